@@ -1,0 +1,15 @@
+#pragma once
+// aiocpp: Python asyncio's event loop, transports and protocols in C++20.
+
+#include "aiocpp/errors.hpp"
+#include "aiocpp/event_loop.hpp"
+#include "aiocpp/exception_context.hpp"
+#include "aiocpp/future.hpp"
+#include "aiocpp/handle.hpp"
+#include "aiocpp/protocols.hpp"
+#include "aiocpp/runners.hpp"
+#include "aiocpp/server.hpp"
+#include "aiocpp/socket_address.hpp"
+#include "aiocpp/task.hpp"
+#include "aiocpp/tasks.hpp"
+#include "aiocpp/transports.hpp"

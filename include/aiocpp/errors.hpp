@@ -1,0 +1,77 @@
+#pragma once
+// asyncio's exceptions, in C++.
+//
+// CancelledError deliberately does not derive from std::exception, for the
+// same reason asyncio made it a BaseException: a generic
+// `catch (const std::exception&)` must not swallow a cancellation.
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace aiocpp {
+
+class CancelledError {
+ public:
+  CancelledError() = default;
+  explicit CancelledError(std::string message) : message_(std::move(message)) {}
+  // The message given to cancel(msg); empty when none was given.
+  const std::string& message() const noexcept { return message_; }
+  const char* what() const noexcept {
+    return message_.empty() ? "CancelledError" : message_.c_str();
+  }
+
+ private:
+  std::string message_;
+};
+
+// asyncio.TimeoutError (an alias of the builtin TimeoutError since 3.11).
+class TimeoutError : public std::runtime_error {
+ public:
+  TimeoutError() : std::runtime_error("TimeoutError") {}
+  explicit TimeoutError(const std::string& what) : std::runtime_error(what) {}
+};
+
+// A future's result read before it was set, or set twice.
+class InvalidStateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class SendfileNotAvailableError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Raised by streams when EOF arrives before the expected bytes.
+class IncompleteReadError : public std::runtime_error {
+ public:
+  IncompleteReadError(std::string partial, std::size_t expected)
+      : std::runtime_error(std::to_string(partial.size()) + " bytes read on a total of " +
+                           std::to_string(expected) + " expected bytes"),
+        partial_(std::move(partial)),
+        expected_(expected) {}
+  const std::string& partial() const noexcept { return partial_; }
+  std::size_t expected() const noexcept { return expected_; }
+
+ private:
+  std::string partial_;
+  std::size_t expected_;
+};
+
+class LimitOverrunError : public std::runtime_error {
+ public:
+  LimitOverrunError(const std::string& what, std::size_t consumed)
+      : std::runtime_error(what), consumed_(consumed) {}
+  std::size_t consumed() const noexcept { return consumed_; }
+
+ private:
+  std::size_t consumed_;
+};
+
+// Python's RuntimeError and ValueError map onto the standard library's.
+using RuntimeError = std::runtime_error;
+using ValueError = std::invalid_argument;
+
+}  // namespace aiocpp

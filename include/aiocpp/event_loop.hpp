@@ -1,0 +1,251 @@
+#pragma once
+// EventLoop: asyncio's event loop (AbstractEventLoop / BaseEventLoop).
+// One loop per thread; every method runs on the loop's thread except
+// call_soon_threadsafe.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "aiocpp/exception_context.hpp"
+#include "aiocpp/future.hpp"
+#include "aiocpp/handle.hpp"
+#include "aiocpp/server.hpp"
+#include "aiocpp/task.hpp"
+#include "aiocpp/transports.hpp"
+
+namespace aiocpp {
+
+namespace detail {
+class LoopImpl;
+}
+
+// Which I/O backend a loop uses; chosen per loop at run time.
+enum class Backend {
+  selector,  // epoll, readiness-based (asyncio's SelectorEventLoop)
+};
+
+struct LoopOptions {
+  Backend backend = Backend::selector;
+};
+
+// What a task factory sees: the task create_task is about to schedule.
+using TaskFactory = std::function<void(EventLoop&, Task<void>&)>;
+
+// A protocol factory: each call returns a new protocol (asyncio's protocol_factory).
+using ProtocolFactory = std::function<std::shared_ptr<BaseProtocol>()>;
+
+// Keyword arguments of create_server.
+struct ServerOptions {
+  int family = 0;      // AF_UNSPEC: both IPv4 and IPv6 where the host has them
+  int flags = 0x0001;  // AI_PASSIVE
+  int sock = -1;       // an existing listening socket to serve instead of host/port
+  int backlog = 100;
+  std::optional<bool> reuse_address;  // default: true on POSIX
+  std::optional<bool> reuse_port;
+  bool start_serving = true;
+};
+
+// Keyword arguments of create_connection.
+struct ConnectionOptions {
+  int family = 0;
+  int proto = 0;
+  int flags = 0;
+  int sock = -1;  // an already connected socket to wrap instead of host/port
+  std::optional<std::pair<std::string, int>> local_addr;
+};
+
+// What create_connection returns: `auto [transport, protocol] = co_await ...`.
+template <class P = BaseProtocol>
+struct Connection {
+  std::shared_ptr<Transport> transport;
+  std::shared_ptr<P> protocol;
+};
+
+class EventLoop {
+ public:
+  explicit EventLoop(LoopOptions options = {});
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // --- Running and stopping -------------------------------------------------
+  void run_forever();
+  // Runs until `future` is done and returns its result (or throws its exception).
+  template <class T>
+  T run_until_complete(Future<T> future);
+  template <class T>
+  T run_until_complete(Task<T> task);
+  // Stops after the current iteration.
+  void stop();
+  bool is_running() const;
+  bool is_closed() const;
+  // Drops pending callbacks and releases the backend. RuntimeError while running.
+  void close();
+
+  // --- Scheduling callbacks ----------------------------------------------------
+  double time() const;  // monotonic seconds
+  template <class F, class... Args>
+  Handle call_soon(F&& callback, Args&&... args);
+  // The one method safe to call from another thread: wakes a sleeping loop.
+  template <class F, class... Args>
+  Handle call_soon_threadsafe(F&& callback, Args&&... args);
+  template <class F, class... Args>
+  TimerHandle call_later(double delay, F&& callback, Args&&... args);
+  template <class F, class... Args>
+  TimerHandle call_at(double when, F&& callback, Args&&... args);
+
+  // --- Futures and tasks ---------------------------------------------------------
+  template <class T = void>
+  Future<T> create_future() {
+    return Future<T>(*this);
+  }
+  // Schedules a coroutine as a task of its own (asyncio.create_task).
+  template <class T>
+  Task<T> create_task(Task<T> task, std::string name = {});
+  void set_task_factory(TaskFactory factory);
+  const TaskFactory& get_task_factory() const;
+  // The tasks of this loop that are not done yet (asyncio.all_tasks).
+  std::vector<Task<void>> all_tasks() const;
+
+  // --- Errors -----------------------------------------------------------------
+  void set_exception_handler(ExceptionHandler handler);
+  const ExceptionHandler& get_exception_handler() const;
+  void default_exception_handler(const ExceptionContext& context);
+  void call_exception_handler(const ExceptionContext& context) noexcept;
+
+  // --- Debug mode ----------------------------------------------------------------
+  void set_debug(bool enabled);
+  bool get_debug() const;
+  // In debug mode a callback that runs longer than this is logged (seconds).
+  double slow_callback_duration() const;
+  void set_slow_callback_duration(double seconds);
+
+  // --- TCP --------------------------------------------------------------------------
+  // `host`: one host name or address; "" listens on all interfaces.
+  Task<std::shared_ptr<Server>> create_server(ProtocolFactory factory, std::string host, int port,
+                                              ServerOptions options = {});
+  Task<std::shared_ptr<Server>> create_server(ProtocolFactory factory,
+                                              std::vector<std::string> hosts, int port,
+                                              ServerOptions options = {});
+  // Serves `options.sock`, an existing listening socket.
+  Task<std::shared_ptr<Server>> create_server(ProtocolFactory factory, ServerOptions options);
+
+  template <class F>
+  auto create_connection(F factory, std::string host, int port, ConnectionOptions options = {});
+  // Wraps `options.sock`, an already connected socket.
+  template <class F>
+  auto create_connection(F factory, ConnectionOptions options);
+
+  detail::LoopImpl& impl() noexcept { return *impl_; }
+
+ private:
+  Task<Connection<BaseProtocol>> create_connection_impl(ProtocolFactory factory,
+                                                        std::optional<std::string> host, int port,
+                                                        ConnectionOptions options);
+  Handle schedule_soon(detail::HandleState* state);
+  Handle schedule_soon_threadsafe(detail::HandleState* state);
+  TimerHandle schedule_at(detail::HandleState* state, double when);
+  detail::HandleState* new_handle();
+  void schedule_task(detail::TaskBase& task, std::string name);
+  void run_until_done(detail::FutureBase& future);
+
+  template <class F, class... Args>
+  static auto bind(F&& f, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) {
+      return std::forward<F>(f);
+    } else {
+      return
+          [f = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable { f(args...); };
+    }
+  }
+
+  std::unique_ptr<detail::LoopImpl> impl_;
+};
+
+// --- The loop of the current thread (asyncio.get_running_loop and friends) ----------
+std::shared_ptr<EventLoop> new_event_loop(LoopOptions options = {});
+// The loop running on this thread; RuntimeError("no running event loop") otherwise.
+EventLoop& get_running_loop();
+// The running loop, else the one set for this thread, else a new one set for it.
+EventLoop& get_event_loop();
+void set_event_loop(std::shared_ptr<EventLoop> loop);
+
+// --- Inline definitions ---------------------------------------------------------------
+
+template <class F, class... Args>
+Handle EventLoop::call_soon(F&& callback, Args&&... args) {
+  detail::HandleState* state = new_handle();
+  state->callback = bind(std::forward<F>(callback), std::forward<Args>(args)...);
+  return schedule_soon(state);
+}
+
+template <class F, class... Args>
+Handle EventLoop::call_soon_threadsafe(F&& callback, Args&&... args) {
+  detail::HandleState* state = detail::HandleState::make();
+  state->callback = bind(std::forward<F>(callback), std::forward<Args>(args)...);
+  return schedule_soon_threadsafe(state);
+}
+
+template <class F, class... Args>
+TimerHandle EventLoop::call_later(double delay, F&& callback, Args&&... args) {
+  return call_at(time() + delay, std::forward<F>(callback), std::forward<Args>(args)...);
+}
+
+template <class F, class... Args>
+TimerHandle EventLoop::call_at(double when, F&& callback, Args&&... args) {
+  detail::HandleState* state = new_handle();
+  state->callback = bind(std::forward<F>(callback), std::forward<Args>(args)...);
+  return schedule_at(state, when);
+}
+
+template <class T>
+Task<T> EventLoop::create_task(Task<T> task, std::string name) {
+  schedule_task(*task.task(), std::move(name));
+  return task;
+}
+
+template <class T>
+T EventLoop::run_until_complete(Future<T> future) {
+  run_until_done(*future.state());
+  if constexpr (std::is_void_v<T>) {
+    future.result();
+  } else {
+    return std::move(future.result());
+  }
+}
+
+template <class T>
+T EventLoop::run_until_complete(Task<T> task) {
+  if (!task.task()->scheduled()) create_task(task);
+  return run_until_complete(static_cast<Future<T>&>(task));
+}
+
+template <class F>
+auto EventLoop::create_connection(F factory, std::string host, int port,
+                                  ConnectionOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return [](EventLoop* loop, F factory, std::string host, int port,
+            ConnectionOptions options) -> Task<Connection<P>> {
+    auto c = co_await loop->create_connection_impl(ProtocolFactory(std::move(factory)),
+                                                   std::move(host), port, std::move(options));
+    co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
+  }(this, std::move(factory), std::move(host), port, std::move(options));
+}
+
+template <class F>
+auto EventLoop::create_connection(F factory, ConnectionOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return [](EventLoop* loop, F factory, ConnectionOptions options) -> Task<Connection<P>> {
+    auto c = co_await loop->create_connection_impl(ProtocolFactory(std::move(factory)),
+                                                   std::nullopt, 0, std::move(options));
+    co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
+  }(this, std::move(factory), std::move(options));
+}
+
+}  // namespace aiocpp

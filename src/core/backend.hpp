@@ -1,0 +1,44 @@
+#pragma once
+// The seam between the portable loop (LoopImpl) and an I/O backend.
+// A backend waits for I/O and dispatches it, wakes the loop from other
+// threads, and makes the transports and socket operations that depend on how
+// I/O is done (readiness with epoll; completion with io_uring).
+
+#include <memory>
+
+#include "aiocpp/future.hpp"
+#include "aiocpp/socket_address.hpp"
+#include "aiocpp/transports.hpp"
+
+namespace aiocpp::detail {
+
+class ServerImpl;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Waits at most `timeout` seconds (negative: no limit) for I/O and
+  // dispatches what is ready. Returns early when woken.
+  virtual void poll(double timeout) = 0;
+  // Makes a poll in progress (or the next one) return at once. Thread-safe.
+  virtual void wakeup() noexcept = 0;
+  // Releases the backend's own descriptors; called by EventLoop::close().
+  virtual void close() noexcept = 0;
+
+  // Wraps a connected, non-blocking stream socket. connection_made is
+  // scheduled, then reading starts, then `waiter` (if any) completes.
+  virtual std::shared_ptr<Transport> make_socket_transport(int fd,
+                                                           std::shared_ptr<BaseProtocol> protocol,
+                                                           Future<void> waiter,
+                                                           std::shared_ptr<ServerImpl> server) = 0;
+
+  // Accepts connections on a listening socket for `server` until stop_serving.
+  virtual void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) = 0;
+  virtual void stop_serving(int listen_fd) = 0;
+
+  // Connects a non-blocking socket; the future fails with std::system_error.
+  virtual Future<void> sock_connect(int fd, const SocketAddress& address) = 0;
+};
+
+}  // namespace aiocpp::detail

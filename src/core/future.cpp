@@ -1,0 +1,114 @@
+// Future state transitions and done callbacks (asyncio.Future).
+
+#include "aiocpp/future.hpp"
+
+#include "aiocpp/event_loop.hpp"
+
+namespace aiocpp::detail {
+
+FutureBase::~FutureBase() {
+  if (log_traceback_ && exception_ && loop_) {
+    ExceptionContext context;
+    context.message = std::string(kind()) + " exception was never retrieved";
+    context.exception = exception_;
+    loop_->call_exception_handler(context);
+  }
+}
+
+bool FutureBase::cancel(std::string message) {
+  if (state_ != State::pending) return false;
+  log_traceback_ = false;
+  cancel_message_ = std::move(message);
+  finish(true);
+  return true;
+}
+
+void FutureBase::throw_if_done(const char* what) const {
+  if (state_ == State::pending) return;
+  std::string state = state_ == State::cancelled ? "CANCELLED" : "FINISHED";
+  throw InvalidStateError(std::string(what) + "(): " + kind() + " is already " + state);
+}
+
+void FutureBase::set_exception(std::exception_ptr error) {
+  throw_if_done("set_exception");
+  if (!error) throw ValueError("set_exception() needs an exception");
+  exception_ = std::move(error);
+  log_traceback_ = true;
+  finish(false);
+}
+
+void FutureBase::finish_with_result() { finish(false); }
+
+std::exception_ptr FutureBase::exception() {
+  if (state_ == State::cancelled) throw CancelledError(cancel_message_);
+  if (state_ == State::pending) throw InvalidStateError("Exception is not set.");
+  log_traceback_ = false;
+  return exception_;
+}
+
+void FutureBase::check_result() {
+  if (state_ == State::finished) {
+    log_traceback_ = false;
+    if (exception_) std::rethrow_exception(exception_);
+    return;
+  }
+  if (state_ == State::cancelled) throw CancelledError(cancel_message_);
+  throw InvalidStateError("Result is not ready.");
+}
+
+void FutureBase::finish(bool cancelled_state) {
+  state_ = cancelled_state ? State::cancelled : State::finished;
+  schedule_callbacks();
+}
+
+std::uint64_t FutureBase::add_done_callback(Callback callback) {
+  std::uint64_t id = next_callback_id_++;
+  if (state_ != State::pending) {
+    loop_->call_soon(std::move(callback));
+    return id;
+  }
+  if (!first_callback_.fn) {
+    first_callback_ = Entry{id, std::move(callback)};
+  } else {
+    more_callbacks_.push_back(Entry{id, std::move(callback)});
+  }
+  return id;
+}
+
+std::size_t FutureBase::remove_done_callback(std::uint64_t id) {
+  std::size_t removed = 0;
+  if (first_callback_.fn && first_callback_.id == id) {
+    first_callback_.fn.reset();
+    ++removed;
+  }
+  for (auto it = more_callbacks_.begin(); it != more_callbacks_.end();) {
+    if (it->id == id) {
+      it = more_callbacks_.erase(it);
+      ++removed;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+void FutureBase::schedule_callbacks() {
+  if (first_callback_.fn) {
+    Callback fn = std::move(first_callback_.fn);
+    if (loop_) loop_->call_soon(std::move(fn));
+  }
+  if (!more_callbacks_.empty()) {
+    std::vector<Entry> callbacks = std::move(more_callbacks_);
+    more_callbacks_.clear();
+    if (loop_) {
+      for (auto& entry : callbacks) loop_->call_soon(std::move(entry.fn));
+    }
+  }
+}
+
+void FutureBase::clear_callbacks() noexcept {
+  first_callback_.fn.reset();
+  more_callbacks_.clear();
+}
+
+}  // namespace aiocpp::detail

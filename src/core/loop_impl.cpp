@@ -1,0 +1,224 @@
+// The scheduling core of the loop: asyncio's BaseEventLoop._run_once.
+
+#include "core/loop_impl.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "selector/epoll_backend.hpp"
+
+namespace aiocpp::detail {
+
+namespace {
+
+// Timer heap order: earliest deadline first; ties in scheduling order.
+bool later(const HandleState* a, const HandleState* b) noexcept {
+  if (a->when != b->when) return a->when > b->when;
+  return a->order > b->order;
+}
+
+// asyncio compacts the heap when over this many timers and over half of them
+// are cancelled.
+constexpr std::size_t min_timers_to_compact = 100;
+
+}  // namespace
+
+LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options)
+    : loop(owner), read_buffer_(new char[read_buffer_size]) {
+  switch (options.backend) {
+    case aiocpp::Backend::selector:
+      backend = std::make_unique<EpollBackend>(*this);
+      break;
+  }
+}
+
+LoopImpl::~LoopImpl() { drop_pending_callbacks(); }
+
+double LoopImpl::time() const noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void LoopImpl::check_open() const {
+  if (closed) throw RuntimeError("Event loop is closed");
+}
+
+void LoopImpl::check_thread() const {
+  if (thread_id != std::thread::id{} && thread_id != std::this_thread::get_id()) {
+    throw RuntimeError(
+        "Non-thread-safe operation invoked on an event loop other than the current one");
+  }
+}
+
+void LoopImpl::push_timer(HandleState* handle) {
+  handle->order = ++timer_order_;
+  handle->in_heap = true;
+  timers_.push_back(handle);
+  std::push_heap(timers_.begin(), timers_.end(), later);
+}
+
+void LoopImpl::push_threadsafe(HandleState* handle) {
+  {
+    std::lock_guard lock(threadsafe_mutex_);
+    threadsafe_.push_back(handle);
+  }
+  if (!threadsafe_pending_.exchange(true, std::memory_order_acq_rel)) backend->wakeup();
+}
+
+void LoopImpl::compact_timers() {
+  std::size_t kept = 0;
+  for (HandleState* h : timers_) {
+    if (h->cancelled) {
+      h->in_heap = false;
+      h->release();
+    } else {
+      timers_[kept++] = h;
+    }
+  }
+  timers_.resize(kept);
+  std::make_heap(timers_.begin(), timers_.end(), later);
+  cancelled_timers_ = 0;
+}
+
+void LoopImpl::move_due_timers(double now) {
+  while (!timers_.empty()) {
+    HandleState* h = timers_.front();
+    if (!h->cancelled && h->when > now) break;
+    std::pop_heap(timers_.begin(), timers_.end(), later);
+    timers_.pop_back();
+    h->in_heap = false;
+    if (h->cancelled) {
+      if (cancelled_timers_ > 0) --cancelled_timers_;
+      h->release();
+      continue;
+    }
+    ready_next_.push_back(h);  // the queue's reference moves with it
+  }
+}
+
+void LoopImpl::run_handle(HandleState* h) {
+  if (!debug) {
+    h->run();
+    return;
+  }
+  double start = time();
+  h->run();
+  double took = time() - start;
+  if (took >= slow_callback_duration) {
+    char line[160];
+    std::snprintf(line, sizeof line, "Executing %s took %.3f seconds",
+                  Handle(Ref<HandleState>(h)).repr().c_str(), took);
+    log_error(line);
+  }
+}
+
+void LoopImpl::run_once() {
+  if (timers_.size() > min_timers_to_compact && cancelled_timers_ * 2 > timers_.size()) {
+    compact_timers();
+  }
+  if (threadsafe_pending_.load(std::memory_order_acquire)) {
+    threadsafe_pending_.store(false, std::memory_order_release);
+    std::vector<HandleState*> incoming;
+    {
+      std::lock_guard lock(threadsafe_mutex_);
+      incoming.swap(threadsafe_);
+    }
+    ready_next_.insert(ready_next_.end(), incoming.begin(), incoming.end());
+  }
+
+  double timeout = -1;
+  if (!ready_next_.empty() || stopping) {
+    timeout = 0;
+  } else {
+    while (!timers_.empty() && timers_.front()->cancelled) {
+      std::pop_heap(timers_.begin(), timers_.end(), later);
+      HandleState* h = timers_.back();
+      timers_.pop_back();
+      h->in_heap = false;
+      if (cancelled_timers_ > 0) --cancelled_timers_;
+      h->release();
+    }
+    if (!timers_.empty()) timeout = std::max(0.0, timers_.front()->when - time());
+  }
+
+  backend->poll(timeout);
+
+  if (threadsafe_pending_.load(std::memory_order_acquire)) {
+    threadsafe_pending_.store(false, std::memory_order_release);
+    std::lock_guard lock(threadsafe_mutex_);
+    ready_next_.insert(ready_next_.end(), threadsafe_.begin(), threadsafe_.end());
+    threadsafe_.clear();
+  }
+  if (!timers_.empty()) move_due_timers(time());
+
+  // Only what is ready now runs now; what these callbacks schedule waits for
+  // the next iteration.
+  ready_now_.swap(ready_next_);
+  for (std::size_t i = 0; i < ready_now_.size(); ++i) {
+    HandleState* h = ready_now_[i];
+    if (!h->cancelled) run_handle(h);
+    h->release();
+  }
+  ready_now_.clear();
+}
+
+void LoopImpl::register_task(TaskBase* task) noexcept {
+  task->registry_prev = nullptr;
+  task->registry_next = tasks_head_;
+  if (tasks_head_) tasks_head_->registry_prev = task;
+  tasks_head_ = task;
+}
+
+void LoopImpl::unregister_task(TaskBase* task) noexcept {
+  if (task->registry_prev) {
+    task->registry_prev->registry_next = task->registry_next;
+  } else if (tasks_head_ == task) {
+    tasks_head_ = task->registry_next;
+  } else {
+    return;  // not registered
+  }
+  if (task->registry_next) task->registry_next->registry_prev = task->registry_prev;
+  task->registry_prev = task->registry_next = nullptr;
+}
+
+std::vector<Ref<TaskBase>> LoopImpl::pending_tasks() const {
+  std::vector<Ref<TaskBase>> out;
+  for (TaskBase* t = tasks_head_; t; t = t->registry_next) out.emplace_back(t);
+  return out;
+}
+
+ThreadPool& LoopImpl::default_executor() {
+  if (!default_executor_) default_executor_ = std::make_unique<ThreadPool>();
+  return *default_executor_;
+}
+
+void LoopImpl::shutdown_default_executor() noexcept {
+  if (default_executor_) default_executor_->shutdown();
+}
+
+void LoopImpl::drop_pending_callbacks() noexcept {
+  // Releasing a handle may destroy a task, which may cancel timers: take the
+  // containers first so nothing is modified while it is walked.
+  for (int round = 0; round < 8; ++round) {
+    std::vector<HandleState*> doomed;
+    doomed.swap(ready_next_);
+    doomed.insert(doomed.end(), ready_now_.begin(), ready_now_.end());
+    ready_now_.clear();
+    for (HandleState* h : timers_) h->in_heap = false;
+    doomed.insert(doomed.end(), timers_.begin(), timers_.end());
+    timers_.clear();
+    cancelled_timers_ = 0;
+    {
+      std::lock_guard lock(threadsafe_mutex_);
+      doomed.insert(doomed.end(), threadsafe_.begin(), threadsafe_.end());
+      threadsafe_.clear();
+    }
+    if (doomed.empty()) return;
+    for (HandleState* h : doomed) h->release();
+  }
+}
+
+}  // namespace aiocpp::detail

@@ -1,0 +1,86 @@
+#pragma once
+// The portable part of the event loop: ready queue, timers, the thread-safe
+// queue, the task registry, exception handling and debug mode. Mirrors
+// asyncio's BaseEventLoop; the I/O backend plugs in through Backend.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "aiocpp/event_loop.hpp"
+#include "core/backend.hpp"
+#include "core/thread_pool.hpp"
+
+namespace aiocpp::detail {
+
+class LoopImpl {
+ public:
+  LoopImpl(EventLoop& loop, LoopOptions options);
+  ~LoopImpl();
+
+  EventLoop& loop;
+  std::unique_ptr<Backend> backend;
+
+  // --- scheduling -----------------------------------------------------------
+  void push_ready(HandleState* handle) noexcept { ready_next_.push_back(handle); }
+  void push_timer(HandleState* handle);
+  void push_threadsafe(HandleState* handle);
+  void timer_cancelled() noexcept { ++cancelled_timers_; }
+  void run_once();
+  void check_open() const;
+  void check_thread() const;  // debug mode: calls from another thread are errors
+
+  double time() const noexcept;
+
+  // --- state -------------------------------------------------------------------
+  bool closed = false;
+  bool stopping = false;
+  std::thread::id thread_id{};  // of run_forever, while running
+  bool debug = false;
+  double slow_callback_duration = 0.1;
+  ExceptionHandler exception_handler;
+  TaskFactory task_factory;
+
+  // --- tasks ---------------------------------------------------------------------
+  void register_task(TaskBase* task) noexcept;
+  void unregister_task(TaskBase* task) noexcept;
+  std::vector<Ref<TaskBase>> pending_tasks() const;
+
+  // --- I/O support ----------------------------------------------------------------
+  // One receive buffer per loop: every transport reads into it, and
+  // data_received sees a view of it (asyncio reads up to 256 KiB at a time).
+  static constexpr std::size_t read_buffer_size = 256 * 1024;
+  char* read_buffer() noexcept { return read_buffer_.get(); }
+
+  // The default executor (created on first use) and its shutdown.
+  ThreadPool& default_executor();
+  void shutdown_default_executor() noexcept;
+
+  void drop_pending_callbacks() noexcept;
+
+ private:
+  void move_due_timers(double now);
+  void compact_timers();
+  void run_handle(HandleState* handle);
+
+  std::vector<HandleState*> ready_now_;   // the batch being run (owned references)
+  std::vector<HandleState*> ready_next_;  // scheduled during it: run next iteration
+  std::vector<HandleState*> timers_;      // binary heap by (when, order)
+  std::size_t cancelled_timers_ = 0;
+  std::uint64_t timer_order_ = 0;
+
+  std::mutex threadsafe_mutex_;
+  std::vector<HandleState*> threadsafe_;
+  std::atomic<bool> threadsafe_pending_{false};
+
+  TaskBase* tasks_head_ = nullptr;
+  std::unique_ptr<char[]> read_buffer_;
+  std::unique_ptr<ThreadPool> default_executor_;
+};
+
+LoopImpl& impl_of(EventLoop& loop) noexcept;
+
+}  // namespace aiocpp::detail

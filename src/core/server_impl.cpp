@@ -1,0 +1,113 @@
+#include "core/server_impl.hpp"
+
+#include <unistd.h>
+
+#include "aiocpp/tasks.hpp"
+#include "core/loop_impl.hpp"
+
+namespace aiocpp::detail {
+
+ServerImpl::ServerImpl(EventLoop& loop, std::vector<int> sockets, ProtocolFactory factory,
+                       int backlog)
+    : loop_(loop), sockets_(std::move(sockets)), factory_(std::move(factory)), backlog_(backlog) {}
+
+ServerImpl::~ServerImpl() {
+  // Only reached once no listener holds us, so nothing is being served.
+  for (int fd : sockets_) ::close(fd);
+}
+
+std::vector<TransportSocket> ServerImpl::sockets() const {
+  std::vector<TransportSocket> out;
+  for (int fd : sockets_) out.emplace_back(fd);
+  return out;
+}
+
+void ServerImpl::start_serving_now() {
+  if (serving_ || closed_) return;
+  serving_ = true;
+  for (int fd : sockets_) {
+    impl_of(loop_).backend->start_serving(std::static_pointer_cast<ServerImpl>(shared_from_this()),
+                                          fd, backlog_);
+  }
+}
+
+void ServerImpl::close() {
+  if (closed_) return;
+  closed_ = true;
+  std::vector<int> sockets = std::move(sockets_);
+  sockets_.clear();
+  for (int fd : sockets) {
+    if (!impl_of(loop_).closed) impl_of(loop_).backend->stop_serving(fd);
+    ::close(fd);
+  }
+  serving_ = false;
+  if (serving_forever_.valid() && !serving_forever_.done()) serving_forever_.cancel();
+  if (active_count_ == 0) wake_waiters();
+}
+
+void ServerImpl::detach() noexcept {
+  --active_count_;
+  if (active_count_ == 0 && closed_) wake_waiters();
+}
+
+void ServerImpl::wake_waiters() {
+  waiters_done_ = true;
+  std::vector<Future<void>> waiters = std::move(waiters_);
+  waiters_.clear();
+  for (auto& w : waiters) {
+    if (!w.done()) w.set_result();
+  }
+}
+
+Task<void> ServerImpl::start_serving() {
+  start_serving_now();
+  // One loop iteration, so the listeners are in place when this returns.
+  return aiocpp::sleep(0);
+}
+
+Task<void> ServerImpl::wait_closed() {
+  return wait_closed_impl(std::static_pointer_cast<ServerImpl>(shared_from_this()));
+}
+
+Task<void> ServerImpl::wait_closed_impl(std::shared_ptr<ServerImpl> self) {
+  if (self->waiters_done_) co_return;
+  Future<void> waiter = self->loop_.create_future<void>();
+  self->waiters_.push_back(waiter);
+  co_await waiter;
+}
+
+Task<void> ServerImpl::serve_forever() {
+  if (serving_forever_.valid()) {
+    throw RuntimeError("server is already being awaited on serve_forever()");
+  }
+  if (closed_) throw RuntimeError("server is closed");
+  return serve_forever_impl(std::static_pointer_cast<ServerImpl>(shared_from_this()));
+}
+
+Task<void> ServerImpl::serve_forever_impl(std::shared_ptr<ServerImpl> self) {
+  if (self->serving_forever_.valid()) {
+    throw RuntimeError("server is already being awaited on serve_forever()");
+  }
+  if (self->closed_) throw RuntimeError("server is closed");
+  self->start_serving_now();
+  self->serving_forever_ = self->loop_.create_future<void>();
+  std::optional<CancelledError> cancelled;
+  try {
+    co_await self->serving_forever_;
+  } catch (const CancelledError& e) {
+    cancelled = e;
+  }
+  // Cancelled (or the server was closed): close, wait, and re-raise.
+  self->close();
+  std::exception_ptr closing_error;
+  try {
+    co_await self->wait_closed();
+  } catch (...) {
+    closing_error = std::current_exception();
+  }
+  self->serving_forever_ = {};
+  if (closing_error) std::rethrow_exception(closing_error);
+  throw cancelled.value_or(CancelledError());
+}
+
+}  // namespace aiocpp::detail

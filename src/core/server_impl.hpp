@@ -1,0 +1,49 @@
+#pragma once
+// The Server that create_server returns (asyncio.Server).
+
+#include <vector>
+
+#include "aiocpp/event_loop.hpp"
+#include "aiocpp/server.hpp"
+
+namespace aiocpp::detail {
+
+class ServerImpl final : public Server {
+ public:
+  // Takes ownership of the bound (not yet listening) sockets.
+  ServerImpl(EventLoop& loop, std::vector<int> sockets, ProtocolFactory factory, int backlog);
+  ~ServerImpl() override;
+
+  EventLoop& get_loop() const override { return loop_; }
+  void close() override;
+  Task<void> wait_closed() override;
+  Task<void> start_serving() override;
+  Task<void> serve_forever() override;
+  bool is_serving() const override { return serving_; }
+  std::vector<TransportSocket> sockets() const override;
+
+  // Starts listening and accepting at once (create_server's start_serving=true).
+  void start_serving_now();
+  const ProtocolFactory& protocol_factory() const { return factory_; }
+  // Transports of accepted connections report in and out.
+  void attach() noexcept { ++active_count_; }
+  void detach() noexcept;
+
+ private:
+  static Task<void> serve_forever_impl(std::shared_ptr<ServerImpl> self);
+  static Task<void> wait_closed_impl(std::shared_ptr<ServerImpl> self);
+  void wake_waiters();
+
+  EventLoop& loop_;
+  std::vector<int> sockets_;
+  ProtocolFactory factory_;
+  int backlog_;
+  bool closed_ = false;
+  bool serving_ = false;
+  bool waiters_done_ = false;  // closed and every connection gone
+  int active_count_ = 0;
+  std::vector<Future<void>> waiters_;
+  Future<void> serving_forever_;
+};
+
+}  // namespace aiocpp::detail

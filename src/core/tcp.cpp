@@ -1,0 +1,221 @@
+// create_server and create_connection: the backend-independent logic of
+// asyncio's BaseEventLoop, in its order of checks and with its messages.
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <set>
+
+#include "aiocpp/tasks.hpp"
+#include "core/loop_impl.hpp"
+#include "core/resolver.hpp"
+#include "core/server_impl.hpp"
+
+namespace aiocpp {
+
+namespace {
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::system_error bind_error(int code, const SocketAddress& address) {
+  return detail::os_error(code, "error while attempting to bind on address " + address.to_string() +
+                                    ": " + lower(std::strerror(code)));
+}
+
+void check_stream_socket(int fd) {
+  int type = detail::socket_type(fd);
+  if (type < 0) detail::throw_os_error(-type, "not a socket: fd " + std::to_string(fd));
+  if (type != SOCK_STREAM) {
+    throw ValueError("A Stream Socket was expected, got fd " + std::to_string(fd));
+  }
+}
+
+}  // namespace
+
+Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory, std::string host,
+                                                       int port, ServerOptions options) {
+  std::vector<std::string> hosts;
+  if (!host.empty()) hosts.push_back(std::move(host));
+  return create_server(std::move(factory), std::move(hosts), port, std::move(options));
+}
+
+Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
+                                                       std::vector<std::string> hosts, int port,
+                                                       ServerOptions options) {
+  if (options.sock >= 0) {
+    throw ValueError("host/port and sock can not be specified at the same time");
+  }
+  if (port < 0 || port > 65535) {
+    detail::throw_os_error(EINVAL, "port must be 0-65535, got " + std::to_string(port));
+  }
+  bool reuse_address = options.reuse_address.value_or(true);
+  bool reuse_port = options.reuse_port.value_or(false);
+
+  std::vector<detail::AddrInfo> infos;
+  std::vector<std::optional<std::string>> targets;
+  if (hosts.empty()) {
+    targets.emplace_back(std::nullopt);  // all interfaces
+  } else {
+    for (auto& h : hosts) targets.emplace_back(h);
+  }
+  for (auto& target : targets) {
+    auto found = co_await detail::resolve(*this, target, port, options.family, SOCK_STREAM, 0,
+                                          options.flags);
+    for (auto& info : found) {
+      bool seen = std::any_of(infos.begin(), infos.end(), [&](const detail::AddrInfo& i) {
+        return i.address == info.address && i.protocol == info.protocol;
+      });
+      if (!seen) infos.push_back(info);
+    }
+  }
+
+  std::vector<detail::UniqueFd> sockets;
+  for (auto& info : infos) {
+    detail::UniqueFd fd;
+    try {
+      fd = detail::make_socket(info.family, info.type, info.protocol);
+    } catch (const std::system_error&) {
+      continue;  // a family this host cannot open (no IPv6, say): skip it, as asyncio does
+    }
+    if (reuse_address) detail::set_int_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
+    if (reuse_port) detail::set_int_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1);
+    // Listening on :: must not also take IPv4: 0.0.0.0 has its own socket.
+    if (info.family == AF_INET6) detail::set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    if (::bind(fd.get(), info.address.data(), info.address.size()) != 0) {
+      throw bind_error(errno, info.address);
+    }
+    sockets.push_back(std::move(fd));
+  }
+  if (sockets.empty() && !infos.empty()) {
+    detail::throw_os_error(EAFNOSUPPORT, "no usable address family to listen on");
+  }
+  std::vector<int> fds;
+  for (auto& s : sockets) fds.push_back(s.release());
+  auto server = std::make_shared<detail::ServerImpl>(*this, std::move(fds), std::move(factory),
+                                                     options.backlog);
+  if (options.start_serving) {
+    server->start_serving_now();
+    co_await aiocpp::sleep(0);
+  }
+  co_return server;
+}
+
+Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
+                                                       ServerOptions options) {
+  if (options.sock < 0) throw ValueError("Neither host/port nor sock were specified");
+  check_stream_socket(options.sock);
+  detail::set_nonblocking(options.sock);
+  auto server = std::make_shared<detail::ServerImpl>(*this, std::vector<int>{options.sock},
+                                                     std::move(factory), options.backlog);
+  if (options.start_serving) {
+    server->start_serving_now();
+    co_await aiocpp::sleep(0);
+  }
+  co_return server;
+}
+
+namespace {
+
+// Connects one socket to `target`, binding it first to a local address of
+// the same family when local addresses are given.
+Task<detail::UniqueFd> connect_one(EventLoop& loop, const detail::AddrInfo& target,
+                                   const std::vector<detail::AddrInfo>& local) {
+  detail::UniqueFd fd = detail::make_socket(target.family, target.type, target.protocol);
+  if (!local.empty()) {
+    bool bound = false;
+    std::optional<std::system_error> last;
+    for (auto& l : local) {
+      if (l.family != target.family) continue;
+      if (::bind(fd.get(), l.address.data(), l.address.size()) == 0) {
+        bound = true;
+        break;
+      }
+      last = bind_error(errno, l.address);
+    }
+    if (!bound) {
+      if (last) throw *last;
+      detail::throw_os_error(EINVAL, "no matching local address with family=" +
+                                         std::to_string(target.family) + " found");
+    }
+  }
+  co_await detail::impl_of(loop).backend->sock_connect(fd.get(), target.address);
+  co_return fd;
+}
+
+}  // namespace
+
+Task<Connection<BaseProtocol>> EventLoop::create_connection_impl(ProtocolFactory factory,
+                                                                 std::optional<std::string> host,
+                                                                 int port,
+                                                                 ConnectionOptions options) {
+  detail::UniqueFd fd;
+  if (host) {
+    if (options.sock >= 0) {
+      throw ValueError("host/port and sock can not be specified at the same time");
+    }
+    auto infos = co_await detail::resolve(*this, *host, port, options.family, SOCK_STREAM,
+                                          options.proto, options.flags);
+    if (infos.empty()) detail::throw_os_error(EADDRNOTAVAIL, "getaddrinfo() returned empty list");
+    std::vector<detail::AddrInfo> local;
+    if (options.local_addr) {
+      local = co_await detail::resolve(*this, options.local_addr->first, options.local_addr->second,
+                                       options.family, SOCK_STREAM, options.proto, options.flags);
+      if (local.empty()) detail::throw_os_error(EADDRNOTAVAIL, "getaddrinfo() returned empty list");
+    }
+    std::vector<std::system_error> errors;
+    for (auto& info : infos) {
+      try {
+        fd = co_await connect_one(*this, info, local);
+        break;
+      } catch (const std::system_error& e) {
+        errors.push_back(e);
+      }
+    }
+    if (!fd) {
+      if (errors.size() == 1) throw errors.front();
+      bool same = std::all_of(errors.begin(), errors.end(), [&](const std::system_error& e) {
+        return std::strcmp(e.what(), errors.front().what()) == 0;
+      });
+      if (same) throw errors.front();
+      std::string all = "Multiple exceptions: ";
+      for (std::size_t i = 0; i < errors.size(); ++i) {
+        if (i) all += ", ";
+        all += errors[i].what();
+      }
+      throw std::system_error(errors.front().code(), all);
+    }
+  } else {
+    if (options.sock < 0) {
+      throw ValueError("host and port was not specified and no sock specified");
+    }
+    check_stream_socket(options.sock);
+    detail::set_nonblocking(options.sock);
+    fd = detail::UniqueFd(options.sock);
+  }
+
+  std::shared_ptr<BaseProtocol> protocol = factory();
+  if (!protocol) throw ValueError("the protocol factory returned no protocol");
+  Future<void> waiter = create_future<void>();
+  std::shared_ptr<Transport> transport =
+      impl_->backend->make_socket_transport(fd.release(), protocol, waiter, nullptr);
+  std::exception_ptr failed;
+  try {
+    co_await waiter;
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed) {
+    transport->close();
+    std::rethrow_exception(failed);
+  }
+  co_return Connection<BaseProtocol>{std::move(transport), std::move(protocol)};
+}
+
+}  // namespace aiocpp

@@ -1,0 +1,62 @@
+#pragma once
+// Small POSIX socket helpers shared by both backends.
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "aiocpp/socket_address.hpp"
+
+namespace aiocpp::detail {
+
+// An owned descriptor, closed on destruction unless released.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  ~UniqueFd();
+  int get() const noexcept { return fd_; }
+  int release() noexcept {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// std::system_error for errno `code`, with `what` naming the operation and address.
+[[noreturn]] void throw_os_error(int code, const std::string& what);
+std::system_error os_error(int code, const std::string& what);
+
+// The error category of getaddrinfo's EAI_* codes (asyncio's socket.gaierror).
+const std::error_category& gai_category();
+
+UniqueFd make_socket(int family, int type, int protocol);
+void set_nonblocking(int fd, bool enabled = true);
+bool is_nonblocking(int fd);
+void set_int_option(int fd, int level, int name, int value);
+int socket_type(int fd);
+int socket_family(int fd);
+int pending_socket_error(int fd);
+
+struct AddrInfo {
+  int family;
+  int type;
+  int protocol;
+  SocketAddress address;
+};
+
+// getaddrinfo, returning std::system_error (gai_category) on failure.
+// Blocking: call it on a worker thread unless `numeric_only`.
+std::vector<AddrInfo> getaddrinfo_blocking(const std::string* host, int port, int family, int type,
+                                           int protocol, int flags);
+
+}  // namespace aiocpp::detail

@@ -1,0 +1,187 @@
+// Accepting (create_server) and connecting (create_connection) on epoll.
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/loop_impl.hpp"
+#include "core/server_impl.hpp"
+#include "posix/socket_ops.hpp"
+#include "selector/epoll_backend.hpp"
+#include "selector/socket_transport.hpp"
+
+namespace aiocpp::detail {
+
+// Accepts on one listening socket of a server. While it exists it keeps the
+// server alive, as asyncio's reader callback keeps its Server.
+class EpollBackend::Listener final : public IoWatcher {
+ public:
+  Listener(EpollBackend& backend, std::shared_ptr<ServerImpl> server, int fd, int backlog)
+      : backend_(backend), server_(std::move(server)), fd_(fd), backlog_(backlog) {}
+
+  void start() {
+    if (::listen(fd_, backlog_) != 0) throw_os_error(errno, "listen");
+    backend_.add(fd_, EPOLLIN, this);
+    watching_ = true;
+  }
+
+  void stop() noexcept {
+    retry_.cancel();
+    if (watching_) backend_.remove(fd_);
+    watching_ = false;
+    stopped_ = true;
+  }
+
+  void on_io(std::uint32_t) override {
+    if (stopped_) return;
+    // Up to `backlog` connections per wake-up, as asyncio does.
+    for (int i = 0; i < backlog_; ++i) {
+      SocketAddress peer;
+      socklen_t len = SocketAddress::capacity();
+      int fd = ::accept4(fd_, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED) return;
+        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+          out_of_resources(err);
+          return;
+        }
+        ExceptionContext context;
+        context.message = "socket.accept() failed";
+        context.exception = std::make_exception_ptr(os_error(err, "accept"));
+        context.socket = fd_;
+        backend_.loop().loop.call_exception_handler(context);
+        return;
+      }
+      peer.set_size(len);
+      accepted(fd, peer);
+      if (stopped_) return;  // a protocol closed the server
+    }
+  }
+
+ private:
+  // Out of descriptors or memory: stop accepting for a second rather than
+  // spin on a listening socket that stays readable (asyncio's ACCEPT_RETRY_DELAY).
+  void out_of_resources(int err) {
+    ExceptionContext context;
+    context.message = "socket.accept() out of system resource";
+    context.exception = std::make_exception_ptr(os_error(err, "accept"));
+    context.socket = fd_;
+    backend_.loop().loop.call_exception_handler(context);
+    backend_.remove(fd_);
+    watching_ = false;
+    retry_ = backend_.loop().loop.call_later(1.0, [this] {
+      if (stopped_ || watching_) return;
+      backend_.add(fd_, EPOLLIN, this);
+      watching_ = true;
+    });
+  }
+
+  void accepted(int fd, const SocketAddress& peer) {
+    std::shared_ptr<BaseProtocol> protocol;
+    try {
+      protocol = server_->protocol_factory()();
+      if (!protocol) throw ValueError("the protocol factory returned no protocol");
+      auto transport =
+          std::make_shared<SocketTransport>(backend_, fd, std::move(protocol), server_, &peer);
+      transport->start(transport, Future<void>());
+    } catch (...) {
+      ExceptionContext context;
+      context.message = "Error on transport creation for incoming connection";
+      context.exception = std::current_exception();
+      context.socket = fd;
+      backend_.loop().loop.call_exception_handler(context);
+      if (!protocol) ::close(fd);  // else the transport owned and closed it
+    }
+  }
+
+  EpollBackend& backend_;
+  std::shared_ptr<ServerImpl> server_;
+  int fd_;
+  int backlog_;
+  bool watching_ = false;
+  bool stopped_ = false;
+  TimerHandle retry_;
+};
+
+void EpollBackend::start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) {
+  auto listener = std::make_shared<Listener>(*this, std::move(server), listen_fd, backlog);
+  listener->start();
+  listeners_[listen_fd] = std::move(listener);
+}
+
+void EpollBackend::stop_serving(int listen_fd) {
+  auto it = listeners_.find(listen_fd);
+  if (it == listeners_.end()) return;
+  std::shared_ptr<Listener> listener = std::move(it->second);
+  listeners_.erase(it);
+  listener->stop();
+  // Lifetime: freed on the next iteration, after any event of this batch.
+  loop_.loop.call_soon([listener = std::move(listener)] {});
+}
+
+// Waits for a non-blocking connect() to finish.
+class EpollBackend::Connector final : public IoWatcher {
+ public:
+  Connector(EpollBackend& backend, int fd, SocketAddress address, Future<void> done)
+      : backend_(backend), fd_(fd), address_(std::move(address)), done_(std::move(done)) {}
+
+  void on_io(std::uint32_t) override {
+    if (finished_) return;
+    int err = pending_socket_error(fd_);
+    if (err < 0) err = -err;
+    finish();
+    if (done_.done()) return;
+    if (err != 0) {
+      done_.set_exception(os_error(err, "Connect call failed " + address_.to_string()));
+    } else {
+      done_.set_result();
+    }
+  }
+
+  // Stops watching; the owner releases us afterwards.
+  void finish() noexcept {
+    if (finished_) return;
+    finished_ = true;
+    backend_.remove(fd_);
+    self_.reset();
+  }
+
+  // Lifetime: held while registered (self_) and by the future's done callback.
+  std::shared_ptr<Connector> self_;
+
+ private:
+  EpollBackend& backend_;
+  int fd_;
+  SocketAddress address_;
+  Future<void> done_;
+  bool finished_ = false;
+};
+
+Future<void> EpollBackend::sock_connect(int fd, const SocketAddress& address) {
+  Future<void> done = loop_.loop.create_future<void>();
+  int rc;
+  do {
+    rc = ::connect(fd, address.data(), address.size());
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) {
+    done.set_result();
+    return done;
+  }
+  if (errno != EINPROGRESS) {
+    done.set_exception(os_error(errno, "Connect call failed " + address.to_string()));
+    return done;
+  }
+  auto connector = std::make_shared<Connector>(*this, fd, address, done);
+  add(fd, EPOLLOUT, connector.get());
+  connector->self_ = connector;
+  // A cancelled connect stops watching and leaves the socket to its owner.
+  done.add_done_callback([connector] {
+    // Deferred one iteration by the loop, so no event of this batch dangles.
+    connector->finish();
+  });
+  return done;
+}
+
+}  // namespace aiocpp::detail

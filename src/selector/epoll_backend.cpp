@@ -1,0 +1,120 @@
+#include "selector/epoll_backend.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+
+#include "core/loop_impl.hpp"
+#include "posix/socket_ops.hpp"
+
+namespace aiocpp::detail {
+
+EpollBackend::EpollBackend(LoopImpl& loop) : loop_(loop) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw_os_error(errno, "epoll_create1");
+  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0) {
+    int err = errno;
+    ::close(epoll_fd_);
+    throw_os_error(err, "eventfd");
+  }
+  wakeup_fd_.store(efd);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // the wake-up descriptor
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, efd, &ev);
+}
+
+EpollBackend::~EpollBackend() { close(); }
+
+void EpollBackend::close() noexcept {
+  // Listeners hold their servers; the servers' sockets close with them.
+  auto listeners = std::move(listeners_);
+  listeners_.clear();
+  listeners.clear();
+  int efd = wakeup_fd_.exchange(-1);
+  if (efd >= 0) ::close(efd);
+  if (epoll_fd_ >= 0) {
+    ::close(epoll_fd_);
+    epoll_fd_ = -1;
+  }
+}
+
+void EpollBackend::wakeup() noexcept {
+  int efd = wakeup_fd_.load(std::memory_order_acquire);
+  if (efd < 0) return;
+  std::uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+  ssize_t ignored = ::write(efd, &one, sizeof one);
+  (void)ignored;
+}
+
+void EpollBackend::add(int fd, std::uint32_t events, IoWatcher* watcher) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = watcher;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    throw_os_error(errno, "epoll_ctl(ADD) on fd " + std::to_string(fd));
+  }
+}
+
+void EpollBackend::modify(int fd, std::uint32_t events, IoWatcher* watcher) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = watcher;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
+    throw_os_error(errno, "epoll_ctl(MOD) on fd " + std::to_string(fd));
+  }
+}
+
+void EpollBackend::remove(int fd) noexcept {
+  if (epoll_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void EpollBackend::poll(double timeout) {
+  int n;
+#ifdef __GLIBC_PREREQ
+#if __GLIBC_PREREQ(2, 35)
+  if (have_pwait2_) {
+    timespec ts;
+    timespec* tsp = nullptr;
+    if (timeout >= 0) {
+      double whole = std::floor(timeout);
+      ts.tv_sec = static_cast<time_t>(whole);
+      ts.tv_nsec = static_cast<long>((timeout - whole) * 1e9);
+      tsp = &ts;
+    }
+    n = epoll_pwait2(epoll_fd_, events_, max_events, tsp, nullptr);
+    if (n < 0 && errno == ENOSYS) {
+      have_pwait2_ = false;
+    } else {
+      goto dispatch;
+    }
+  }
+#endif
+#endif
+  {
+    int ms = -1;
+    if (timeout >= 0) ms = static_cast<int>(std::min(std::ceil(timeout * 1e3), 2147483647.0));
+    n = epoll_wait(epoll_fd_, events_, max_events, ms);
+  }
+dispatch:
+  if (n < 0) {
+    if (errno == EINTR) return;
+    throw_os_error(errno, "epoll_wait");
+  }
+  for (int i = 0; i < n; ++i) {
+    auto* watcher = static_cast<IoWatcher*>(events_[i].data.ptr);
+    if (!watcher) {
+      std::uint64_t value;
+      ssize_t ignored = ::read(wakeup_fd_.load(std::memory_order_relaxed), &value, sizeof value);
+      (void)ignored;
+      continue;
+    }
+    watcher->on_io(events_[i].events);
+  }
+}
+
+}  // namespace aiocpp::detail

@@ -1,0 +1,64 @@
+#pragma once
+// The selector backend: readiness I/O with epoll (level-triggered), an
+// eventfd to wake the loop from other threads.
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <memory>
+#include <unordered_map>
+
+#include "core/backend.hpp"
+
+namespace aiocpp::detail {
+
+class LoopImpl;
+
+// Something registered with epoll. epoll_event.data.ptr points at it.
+// Lifetime: a watcher stays alive until the loop iteration after it was
+// removed from epoll, so events already fetched in this batch never dangle.
+class IoWatcher {
+ public:
+  virtual void on_io(std::uint32_t events) = 0;
+
+ protected:
+  ~IoWatcher() = default;
+};
+
+class EpollBackend final : public Backend {
+ public:
+  explicit EpollBackend(LoopImpl& loop);
+  ~EpollBackend() override;
+
+  void poll(double timeout) override;
+  void wakeup() noexcept override;
+  void close() noexcept override;
+
+  std::shared_ptr<Transport> make_socket_transport(int fd, std::shared_ptr<BaseProtocol> protocol,
+                                                   Future<void> waiter,
+                                                   std::shared_ptr<ServerImpl> server) override;
+  void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) override;
+  void stop_serving(int listen_fd) override;
+  Future<void> sock_connect(int fd, const SocketAddress& address) override;
+
+  // Registration: `events` of 0 keeps the fd registered but silent.
+  void add(int fd, std::uint32_t events, IoWatcher* watcher);
+  void modify(int fd, std::uint32_t events, IoWatcher* watcher);
+  void remove(int fd) noexcept;
+
+  LoopImpl& loop() noexcept { return loop_; }
+
+ private:
+  class Listener;
+  class Connector;
+
+  LoopImpl& loop_;
+  int epoll_fd_ = -1;
+  std::atomic<int> wakeup_fd_{-1};
+  bool have_pwait2_ = true;
+  static constexpr int max_events = 256;
+  epoll_event events_[max_events];
+  std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
+};
+
+}  // namespace aiocpp::detail

@@ -1,0 +1,465 @@
+#include "selector/socket_transport.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/loop_impl.hpp"
+#include "core/server_impl.hpp"
+#include "posix/socket_ops.hpp"
+
+namespace aiocpp::detail {
+
+namespace {
+
+// asyncio warns once a closed transport has been written to this many times.
+constexpr int log_threshold_for_connlost_writes = 5;
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+}  // namespace
+
+SocketTransport::SocketTransport(EpollBackend& backend, int fd,
+                                 std::shared_ptr<BaseProtocol> protocol,
+                                 std::shared_ptr<ServerImpl> server, const SocketAddress* peer)
+    : backend_(backend), loop_(backend.loop()), fd_(fd), server_(std::move(server)) {
+  set_protocol(std::move(protocol));
+  socklen_t len = SocketAddress::capacity();
+  if (::getsockname(fd_, sockname_.data(), &len) == 0) sockname_.set_size(len);
+  if (peer) {
+    peername_ = *peer;
+  } else {
+    len = SocketAddress::capacity();
+    if (::getpeername(fd_, peername_.data(), &len) == 0) peername_.set_size(len);
+  }
+  if (sockname_.family() == AF_INET || sockname_.family() == AF_INET6) {
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  if (server_) server_->attach();
+}
+
+SocketTransport::~SocketTransport() {
+  if (fd_ >= 0) {
+    if (registered_) backend_.remove(fd_);
+    ::close(fd_);
+  }
+}
+
+void SocketTransport::start(std::shared_ptr<SocketTransport> self, Future<void> waiter) {
+  self_ = std::move(self);
+  loop_.loop.call_soon([self = self_, waiter]() mutable {
+    std::exception_ptr failed;
+    if (self->stream_protocol_) {
+      try {
+        self->stream_protocol_->connection_made(*self);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    } else if (self->buffered_protocol_) {
+      try {
+        self->buffered_protocol_->connection_made(*self);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    }
+    if (failed) {
+      self->fatal_error(failed, "Fatal error: protocol.connection_made() call failed.");
+      if (waiter.valid() && !waiter.done()) waiter.set_exception(failed);
+      return;
+    }
+    self->started_reading_ = true;
+    self->update_events();
+    if (waiter.valid() && !waiter.done()) waiter.set_result();
+  });
+}
+
+void SocketTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
+  protocol_ = std::move(protocol);
+  buffered_protocol_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
+  stream_protocol_ = buffered_protocol_ ? nullptr : dynamic_cast<Protocol*>(protocol_.get());
+  protocol_connected_ = static_cast<bool>(protocol_);
+}
+
+std::any SocketTransport::get_extra_info(std::string_view name, std::any default_value) const {
+  if (name == "peername") return peername_.empty() ? default_value : std::any(peername_);
+  if (name == "sockname") return sockname_.empty() ? default_value : std::any(sockname_);
+  if (name == "socket") return fd_ >= 0 ? std::any(TransportSocket(fd_)) : default_value;
+  return default_value;
+}
+
+// Brings the epoll registration in line with what the transport wants.
+void SocketTransport::update_events() {
+  if (fd_ < 0) return;
+  std::uint32_t wanted = 0;
+  if (started_reading_ && !paused_ && !closing_ && !read_eof_) wanted |= EPOLLIN;
+  if (!buffer_.empty() && conn_lost_ == 0) wanted |= EPOLLOUT;
+  if (registered_ && wanted == registered_events_) return;
+  try {
+    if (!registered_) {
+      if (wanted == 0) return;
+      backend_.add(fd_, wanted, this);
+      registered_ = true;
+    } else {
+      backend_.modify(fd_, wanted, this);
+    }
+    registered_events_ = wanted;
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: could not watch the socket");
+  }
+}
+
+void SocketTransport::on_io(std::uint32_t events) {
+  if (fd_ < 0) return;  // closed earlier in this batch
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    if (!(registered_events_ & (EPOLLIN | EPOLLOUT))) {
+      // Nothing wants this descriptor now, but an error or hang-up repeats
+      // until handled: stop watching; update_events() re-adds it when needed.
+      backend_.remove(fd_);
+      registered_ = false;
+      registered_events_ = 0;
+      return;
+    }
+    events |= registered_events_;  // let recv/send report what happened
+  }
+  if ((events & EPOLLIN) && (registered_events_ & EPOLLIN)) read_ready();
+  if ((events & EPOLLOUT) && (registered_events_ & EPOLLOUT) && fd_ >= 0) write_ready();
+}
+
+void SocketTransport::read_ready() {
+  if (conn_lost_) return;
+  if (buffered_protocol_) {
+    read_into_buffered_protocol();
+    return;
+  }
+  char* buffer = loop_.read_buffer();
+  ssize_t n = ::recv(fd_, buffer, LoopImpl::read_buffer_size, 0);
+  if (n < 0) {
+    if (would_block(errno)) return;
+    fatal_error(std::make_exception_ptr(os_error(errno, "recv")),
+                "Fatal read error on socket transport");
+    return;
+  }
+  if (n == 0) {
+    on_eof();
+    return;
+  }
+  try {
+    stream_protocol_->data_received(std::string_view(buffer, static_cast<std::size_t>(n)));
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: protocol.data_received() call failed.");
+  }
+}
+
+void SocketTransport::read_into_buffered_protocol() {
+  std::span<char> target;
+  try {
+    target = buffered_protocol_->get_buffer(0);
+    if (target.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
+    return;
+  }
+  ssize_t n = ::recv(fd_, target.data(), target.size(), 0);
+  if (n < 0) {
+    if (would_block(errno)) return;
+    fatal_error(std::make_exception_ptr(os_error(errno, "recv")),
+                "Fatal read error on socket transport");
+    return;
+  }
+  if (n == 0) {
+    on_eof();
+    return;
+  }
+  try {
+    buffered_protocol_->buffer_updated(static_cast<std::size_t>(n));
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: protocol.buffer_updated() call failed.");
+  }
+}
+
+void SocketTransport::on_eof() {
+  bool keep_open = false;
+  try {
+    if (stream_protocol_) {
+      keep_open = stream_protocol_->eof_received();
+    } else if (buffered_protocol_) {
+      keep_open = buffered_protocol_->eof_received();
+    }
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: protocol.eof_received() call failed.");
+    return;
+  }
+  if (keep_open) {
+    read_eof_ = true;  // half-open: we may still write, but there is nothing more to read
+    update_events();
+  } else {
+    close();
+  }
+}
+
+void SocketTransport::write(std::string_view data) {
+  if (eof_) throw RuntimeError("Cannot call write() after write_eof()");
+  if (data.empty()) return;
+  if (conn_lost_) {
+    if (conn_lost_ >= log_threshold_for_connlost_writes)
+      log_error("socket.send() raised exception.");
+    ++conn_lost_;
+    return;
+  }
+  if (buffer_.empty()) {
+    // Try at once: most writes on a healthy connection never touch the buffer.
+    ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (!would_block(errno)) {
+        fatal_error(std::make_exception_ptr(os_error(errno, "send")),
+                    "Fatal write error on socket transport");
+        return;
+      }
+      n = 0;
+    }
+    if (static_cast<std::size_t>(n) == data.size()) return;
+    data.remove_prefix(static_cast<std::size_t>(n));
+    buffer_.append(data);
+    update_events();
+  } else {
+    buffer_.append(data);
+  }
+  maybe_pause_protocol();
+}
+
+void SocketTransport::writelines(std::span<const std::string_view> chunks) {
+  if (eof_) throw RuntimeError("Cannot call writelines() after write_eof()");
+  if (conn_lost_) {
+    for (auto chunk : chunks) {
+      if (!chunk.empty()) return write(chunk);  // counts the lost write once
+    }
+    return;
+  }
+  if (!buffer_.empty() || chunks.size() > 64) {
+    for (auto chunk : chunks) buffer_.append(chunk);
+    if (!buffer_.empty()) {
+      if (registered_events_ & EPOLLOUT) {
+        maybe_pause_protocol();
+      } else {
+        update_events();
+        maybe_pause_protocol();
+      }
+    }
+    return;
+  }
+  // Nothing buffered: hand every chunk to the kernel in one writev.
+  iovec iov[64];
+  int count = 0;
+  std::size_t total = 0;
+  for (auto chunk : chunks) {
+    if (chunk.empty()) continue;
+    iov[count].iov_base = const_cast<char*>(chunk.data());
+    iov[count].iov_len = chunk.size();
+    total += chunk.size();
+    ++count;
+  }
+  if (total == 0) return;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<std::size_t>(count);
+  ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+  if (n < 0) {
+    if (!would_block(errno)) {
+      fatal_error(std::make_exception_ptr(os_error(errno, "sendmsg")),
+                  "Fatal write error on socket transport");
+      return;
+    }
+    n = 0;
+  }
+  std::size_t skip = static_cast<std::size_t>(n);
+  if (skip == total) return;
+  for (auto chunk : chunks) {
+    if (skip >= chunk.size()) {
+      skip -= chunk.size();
+      continue;
+    }
+    buffer_.append(chunk.substr(skip));
+    skip = 0;
+  }
+  update_events();
+  maybe_pause_protocol();
+}
+
+void SocketTransport::write_ready() {
+  if (conn_lost_) return;
+  ssize_t n = ::send(fd_, buffer_.data(), buffer_.size(), MSG_NOSIGNAL);
+  if (n < 0) {
+    if (would_block(errno)) return;
+    int err = errno;
+    buffer_.clear();
+    update_events();
+    fatal_error(std::make_exception_ptr(os_error(err, "send")),
+                "Fatal write error on socket transport");
+    return;
+  }
+  buffer_.consume(static_cast<std::size_t>(n));
+  maybe_resume_protocol();  // may write more
+  if (!buffer_.empty()) return;
+  update_events();
+  if (closing_) {
+    if (conn_lost_ == 0) {
+      ++conn_lost_;
+      schedule_connection_lost(nullptr);
+    }
+  } else if (eof_) {
+    ::shutdown(fd_, SHUT_WR);
+  }
+}
+
+void SocketTransport::write_eof() {
+  if (closing_ || eof_) return;
+  eof_ = true;
+  if (buffer_.empty()) ::shutdown(fd_, SHUT_WR);
+}
+
+void SocketTransport::close() {
+  if (closing_) return;
+  closing_ = true;
+  update_events();
+  if (buffer_.empty()) {
+    ++conn_lost_;
+    schedule_connection_lost(nullptr);
+  }
+}
+
+void SocketTransport::pause_reading() {
+  if (!is_reading()) return;
+  paused_ = true;
+  update_events();
+}
+
+void SocketTransport::resume_reading() {
+  if (closing_ || !paused_) return;
+  paused_ = false;
+  update_events();
+}
+
+void SocketTransport::set_write_buffer_limits(std::optional<std::size_t> high,
+                                              std::optional<std::size_t> low) {
+  std::size_t h = high ? *high : (low ? 4 * *low : 64 * 1024);
+  std::size_t l = low ? *low : h / 4;
+  if (h < l) {
+    throw ValueError("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) +
+                     ") must be >= 0");
+  }
+  high_water_ = h;
+  low_water_ = l;
+  maybe_pause_protocol();
+}
+
+void SocketTransport::maybe_pause_protocol() {
+  if (buffer_.size() <= high_water_ || protocol_paused_ || !protocol_) return;
+  protocol_paused_ = true;
+  try {
+    protocol_->pause_writing();
+  } catch (...) {
+    ExceptionContext context;
+    context.message = "protocol.pause_writing() failed";
+    context.exception = std::current_exception();
+    context.transport = self_;
+    context.protocol = protocol_;
+    loop_.loop.call_exception_handler(context);
+  }
+}
+
+void SocketTransport::maybe_resume_protocol() {
+  if (!protocol_paused_ || buffer_.size() > low_water_ || !protocol_) return;
+  protocol_paused_ = false;
+  try {
+    protocol_->resume_writing();
+  } catch (...) {
+    ExceptionContext context;
+    context.message = "protocol.resume_writing() failed";
+    context.exception = std::current_exception();
+    context.transport = self_;
+    context.protocol = protocol_;
+    loop_.loop.call_exception_handler(context);
+  }
+}
+
+void SocketTransport::fatal_error(std::exception_ptr error, const char* message) {
+  bool os_level = false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::system_error&) {
+    os_level = true;  // a connection failing is not a bug: asyncio does not report it
+  } catch (...) {
+  }
+  if (!os_level) {
+    ExceptionContext context;
+    context.message = message;
+    context.exception = error;
+    context.transport = self_;
+    context.protocol = protocol_;
+    loop_.loop.call_exception_handler(context);
+  }
+  force_close(error);
+}
+
+void SocketTransport::force_close(std::exception_ptr error) {
+  if (conn_lost_) return;
+  buffer_.clear();
+  closing_ = true;
+  ++conn_lost_;
+  update_events();
+  schedule_connection_lost(std::move(error));
+}
+
+void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
+  if (!self_) {
+    // Never started (the connection failed while being set up): just release.
+    call_connection_lost(std::move(error));
+    return;
+  }
+  loop_.loop.call_soon([self = self_, error = std::move(error)]() mutable {
+    self->call_connection_lost(std::move(error));
+  });
+}
+
+void SocketTransport::call_connection_lost(std::exception_ptr error) {
+  std::shared_ptr<SocketTransport> keep = self_;  // released last, below
+  std::exception_ptr raised;
+  if (protocol_connected_ && protocol_) {
+    try {
+      protocol_->connection_lost(std::move(error));
+    } catch (...) {
+      raised = std::current_exception();
+    }
+  }
+  if (fd_ >= 0) {
+    if (registered_) backend_.remove(fd_);
+    registered_ = false;
+    ::close(fd_);
+    fd_ = -1;
+  }
+  protocol_.reset();
+  stream_protocol_ = nullptr;
+  buffered_protocol_ = nullptr;
+  if (server_) {
+    server_->detach();
+    server_.reset();
+  }
+  self_.reset();
+  if (raised) std::rethrow_exception(raised);  // reaches the handler as "Exception in callback"
+}
+
+std::shared_ptr<Transport> EpollBackend::make_socket_transport(
+    int fd, std::shared_ptr<BaseProtocol> protocol, Future<void> waiter,
+    std::shared_ptr<ServerImpl> server) {
+  auto transport =
+      std::make_shared<SocketTransport>(*this, fd, std::move(protocol), std::move(server), nullptr);
+  transport->start(transport, std::move(waiter));
+  return transport;
+}
+
+}  // namespace aiocpp::detail

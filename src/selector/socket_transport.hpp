@@ -1,0 +1,95 @@
+#pragma once
+// The selector backend's stream socket transport (asyncio's
+// _SelectorSocketTransport): reads on readiness into the loop's buffer,
+// writes at once when nothing is buffered, buffers the rest.
+
+#include <memory>
+
+#include "aiocpp/transports.hpp"
+#include "core/byte_buffer.hpp"
+#include "selector/epoll_backend.hpp"
+
+namespace aiocpp::detail {
+
+class ServerImpl;
+
+class SocketTransport final : public Transport, public IoWatcher {
+ public:
+  SocketTransport(EpollBackend& backend, int fd, std::shared_ptr<BaseProtocol> protocol,
+                  std::shared_ptr<ServerImpl> server, const SocketAddress* peer);
+  ~SocketTransport() override;
+
+  // Schedules connection_made, then starts reading, then completes `waiter`.
+  void start(std::shared_ptr<SocketTransport> self, Future<void> waiter);
+
+  // BaseTransport
+  std::any get_extra_info(std::string_view name, std::any default_value = {}) const override;
+  bool is_closing() const override { return closing_; }
+  void close() override;
+  void set_protocol(std::shared_ptr<BaseProtocol> protocol) override;
+  std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
+  SocketAddress peername() const override { return peername_; }
+  SocketAddress sockname() const override { return sockname_; }
+
+  // ReadTransport
+  bool is_reading() const override { return !paused_ && !closing_; }
+  void pause_reading() override;
+  void resume_reading() override;
+
+  // WriteTransport
+  void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
+                               std::optional<std::size_t> low = std::nullopt) override;
+  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const override {
+    return {low_water_, high_water_};
+  }
+  std::size_t get_write_buffer_size() const override { return buffer_.size(); }
+  void write(std::string_view data) override;
+  void writelines(std::span<const std::string_view> chunks) override;
+  void write_eof() override;
+  bool can_write_eof() const override { return true; }
+  void abort() override { force_close(nullptr); }
+
+  void on_io(std::uint32_t events) override;
+
+ private:
+  void read_ready();
+  void read_into_buffered_protocol();
+  void on_eof();
+  void write_ready();
+  void after_send(std::size_t sent_all);
+  void fatal_error(std::exception_ptr error, const char* message);
+  void force_close(std::exception_ptr error);
+  void schedule_connection_lost(std::exception_ptr error);
+  void call_connection_lost(std::exception_ptr error);
+  void update_events();
+  void maybe_pause_protocol();
+  void maybe_resume_protocol();
+
+  EpollBackend& backend_;
+  LoopImpl& loop_;
+  int fd_;
+  std::shared_ptr<BaseProtocol> protocol_;
+  Protocol* stream_protocol_ = nullptr;            // protocol_ as a Protocol, if it is one
+  BufferedProtocol* buffered_protocol_ = nullptr;  // ... or as a BufferedProtocol
+  std::shared_ptr<ServerImpl> server_;
+  // Lifetime: the loop's own reference, from start() until connection_lost
+  // has returned; released by call_connection_lost.
+  std::shared_ptr<SocketTransport> self_;
+  SocketAddress peername_;
+  SocketAddress sockname_;
+  ByteBuffer buffer_;
+  std::size_t high_water_ = 64 * 1024;
+  std::size_t low_water_ = 16 * 1024;
+  int conn_lost_ = 0;
+  std::uint32_t registered_events_ = 0;
+  bool registered_ = false;
+  bool started_reading_ = false;  // connection_made has run
+  bool closing_ = false;
+  bool eof_ = false;       // write_eof() was called
+  bool read_eof_ = false;  // the peer's EOF was kept half-open: stop reading
+  bool paused_ = false;    // pause_reading()
+  bool protocol_paused_ = false;
+  bool protocol_connected_ = false;
+};
+
+}  // namespace aiocpp::detail

@@ -1,0 +1,142 @@
+#include "test_support.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+namespace aiocpp::testing {
+
+std::set<int> open_fds() {
+  std::set<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return fds;
+  int self = dirfd(dir);
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    int fd = std::atoi(entry->d_name);
+    if (fd != self) fds.insert(fd);
+  }
+  closedir(dir);
+  return fds;
+}
+
+FdLeakCheck::~FdLeakCheck() {
+  std::set<int> after = open_fds();
+  std::string leaked;
+  for (int fd : after) {
+    if (!before_.count(fd)) {
+      char path[64];
+      char target[256] = {};
+      snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+      ssize_t n = readlink(path, target, sizeof target - 1);
+      leaked += " " + std::to_string(fd) + "->" + (n > 0 ? std::string(target, n) : "?");
+    }
+  }
+  EXPECT_TRUE(leaked.empty()) << "leaked file descriptors:" << leaked;
+}
+
+std::unique_ptr<ChildProcess> spawn(const std::vector<std::string>& argv, bool pipe_stdin) {
+  int out[2];
+  int in[2] = {-1, -1};
+  if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  if (pipe_stdin && pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    if (pipe_stdin) dup2(in[0], 0);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  if (pipe_stdin) close(in[0]);
+  auto child = std::make_unique<ChildProcess>();
+  child->pid = pid;
+  child->stdout_fd = out[0];
+  child->stdin_fd = in[1];
+  return child;
+}
+
+static double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int ChildProcess::wait(double timeout) {
+  if (pid < 0) return -1;
+  double deadline = now_seconds() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (now_seconds() > deadline) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << "child " << pid << " did not exit within " << timeout << "s";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pid = -1;
+  return status;
+}
+
+void ChildProcess::kill() {
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    pid = -1;
+  }
+}
+
+std::string ChildProcess::read_all(double timeout) {
+  std::string out;
+  double deadline = now_seconds() + timeout;
+  char buf[4096];
+  while (stdout_fd >= 0) {
+    int left_ms = static_cast<int>((deadline - now_seconds()) * 1000);
+    if (left_ms <= 0) break;
+    pollfd p{stdout_fd, POLLIN, 0};
+    if (poll(&p, 1, left_ms) <= 0) break;
+    ssize_t n = read(stdout_fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string ChildProcess::read_line(double timeout) {
+  std::string line;
+  double deadline = now_seconds() + timeout;
+  char c;
+  while (stdout_fd >= 0) {
+    int left_ms = static_cast<int>((deadline - now_seconds()) * 1000);
+    if (left_ms <= 0) break;
+    pollfd p{stdout_fd, POLLIN, 0};
+    if (poll(&p, 1, left_ms) <= 0) break;
+    if (read(stdout_fd, &c, 1) != 1) break;
+    if (c == '\n') break;
+    line += c;
+  }
+  return line;
+}
+
+ChildProcess::~ChildProcess() {
+  kill();
+  if (stdout_fd >= 0) close(stdout_fd);
+  if (stdin_fd >= 0) close(stdin_fd);
+}
+
+}  // namespace aiocpp::testing

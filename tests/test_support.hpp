@@ -1,0 +1,57 @@
+#pragma once
+// Shared helpers for the test suite.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "aiocpp/aiocpp.hpp"
+
+namespace aiocpp::testing {
+
+// The file descriptors open in this process right now.
+std::set<int> open_fds();
+
+// Fails the current test if a descriptor opened since construction is still open.
+class FdLeakCheck {
+ public:
+  FdLeakCheck() : before_(open_fds()) {}
+  ~FdLeakCheck();
+
+ private:
+  std::set<int> before_;
+};
+
+// Runs `task` on a fresh loop, failing (not hanging) if it takes longer than
+// `timeout` seconds. Returns its result.
+template <class T>
+T run_bounded(Task<T> task, double timeout = 10.0) {
+  return aiocpp::run(
+      [](Task<T> t, double timeout) -> Task<T> { co_return co_await wait_for(std::move(t), timeout); }(
+          std::move(task), timeout));
+}
+
+// Starts `argv` with stdout and stderr captured; returns its pid and a read
+// end. Used to run Python peers and the example programs.
+struct ChildProcess {
+  int pid = -1;
+  int stdout_fd = -1;
+  int stdin_fd = -1;
+  // Waits up to `timeout` seconds for exit; kills it on timeout. Returns the exit status.
+  int wait(double timeout = 10.0);
+  void kill();
+  // Reads everything until EOF (bounded by `timeout`).
+  std::string read_all(double timeout = 10.0);
+  // Reads one line (bounded by `timeout`); empty on EOF.
+  std::string read_line(double timeout = 10.0);
+  ~ChildProcess();
+};
+std::unique_ptr<ChildProcess> spawn(const std::vector<std::string>& argv, bool pipe_stdin = false);
+
+// The interpreter that has Debian's packages: always /usr/bin/python3.
+inline const char* python() { return "/usr/bin/python3"; }
+
+}  // namespace aiocpp::testing
