@@ -222,7 +222,7 @@ T EventLoop::run_until_complete(Future<T> future) {
 
 template <class T>
 T EventLoop::run_until_complete(Task<T> task) {
-  if (!task.task()->scheduled()) create_task(task);
+  if (!task.task()->scheduled()) (void)create_task(task);
   return run_until_complete(static_cast<Future<T>&>(task));
 }
 

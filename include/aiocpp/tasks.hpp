@@ -90,7 +90,7 @@ Future<T> ensure_scheduled(EventLoop& loop, Future<T> f) {
 }
 template <class T>
 Future<T> ensure_scheduled(EventLoop& loop, Task<T> t) {
-  if (!t.task()->scheduled() && !t.task()->started()) loop.create_task(t);
+  if (!t.task()->scheduled() && !t.task()->started()) (void)loop.create_task(t);
   return t;
 }
 
@@ -173,7 +173,8 @@ Future<std::tuple<detail::Stored<Ts>...>> gather(Future<Ts>... fs) {
 template <class... Ts>
 Future<std::tuple<detail::Stored<Ts>...>> gather(Task<Ts>... ts) {
   EventLoop& loop = get_running_loop();
-  return gather(detail::ensure_scheduled(loop, std::move(ts))...);
+  (detail::ensure_scheduled(loop, ts), ...);  // left to right: tasks start in argument order
+  return gather(static_cast<Future<Ts>&>(ts)...);
 }
 
 // gather(return_exceptions, ...): every outcome is kept, failures included.
@@ -190,7 +191,8 @@ Future<std::tuple<Outcome<Ts>...>> gather(ReturnExceptions, Future<Ts>... fs) {
 template <class... Ts>
 Future<std::tuple<Outcome<Ts>...>> gather(ReturnExceptions tag, Task<Ts>... ts) {
   EventLoop& loop = get_running_loop();
-  return gather(tag, detail::ensure_scheduled(loop, std::move(ts))...);
+  (detail::ensure_scheduled(loop, ts), ...);  // left to right: tasks start in argument order
+  return gather(tag, static_cast<Future<Ts>&>(ts)...);
 }
 
 // gather over a list of tasks or futures of one type.

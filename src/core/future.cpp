@@ -67,7 +67,7 @@ std::uint64_t FutureBase::add_done_callback(Callback callback) {
     loop_->call_soon(std::move(callback));
     return id;
   }
-  if (!first_callback_.fn) {
+  if (!first_callback_.fn && more_callbacks_.empty()) {  // keeps callbacks in order
     first_callback_ = Entry{id, std::move(callback)};
   } else {
     more_callbacks_.push_back(Entry{id, std::move(callback)});

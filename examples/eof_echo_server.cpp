@@ -1,0 +1,108 @@
+// Echo server answering EOF with EOF: seed 002 (PyMOTW's
+// asyncio_echo_server_protocol.py, "使用抽象类 Protocol 实现异步 I/O").
+// Logs to stderr in the seed's logging format '%(name)s: %(message)s':
+//
+//   asyncio: Using selector: EpollSelector
+//   main: starting up on localhost port 10000
+//   EchoServer_::1_56353: connection accepted
+//   EchoServer_::1_56353: received b'This is the message. It will be sent in parts.'
+//   EchoServer_::1_56353: sent b'This is the message. It will be sent in parts.'
+//   EchoServer_::1_56353: received EOF
+//   EchoServer_::1_56353: closing
+//
+// The "starting up" line gives the port actually bound (the same as the seed's
+// unless --port 0 asks the kernel to choose). SIGINT / SIGTERM stop the loop,
+// as KeyboardInterrupt ends run_forever() in the seed; then the server closes.
+
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "aiocpp/aiocpp.hpp"
+#include "example_args.hpp"
+
+namespace {
+
+// logging.getLogger(name).debug(message) with format '%(name)s: %(message)s' on stderr.
+struct Log {
+  std::string name;
+  void debug(const std::string& message) const { std::cerr << name << ": " << message << std::endl; }
+  void error(const std::string& message) const { debug(message); }
+};
+
+const Log log_main{"main"};
+
+class EchoServer : public aiocpp::Protocol {
+ public:
+  void connection_made(aiocpp::Transport& transport) override {
+    transport_ = &transport;
+    aiocpp::SocketAddress address = transport.peername();
+    log_.name = "EchoServer_" + address.host() + "_" + std::to_string(address.port());
+    log_.debug("connection accepted");
+  }
+
+  void data_received(std::string_view data) override {
+    log_.debug("received " + examples::py_bytes_repr(data));
+    transport_->write(data);
+    log_.debug("sent " + examples::py_bytes_repr(data));
+  }
+
+  bool eof_received() override {
+    log_.debug("received EOF");
+    if (transport_->can_write_eof()) transport_->write_eof();
+    return false;  // the seed returns None: the transport closes once the echo is flushed
+  }
+
+  void connection_lost(std::exception_ptr error) override {
+    if (error) {
+      log_.error("ERROR: " + examples::py_error_str(error));
+    } else {
+      log_.debug("closing");
+    }
+  }
+
+ private:
+  aiocpp::Transport* transport_ = nullptr;  // valid until connection_lost
+  Log log_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  examples::block_stop_signals();
+  examples::Args args = examples::parse_args(
+      argc, argv, "localhost", 10000,
+      "Echo server from seed 002 (PyMOTW asyncio_echo_server_protocol.py, via\n"
+      "\"使用抽象类 Protocol 实现异步 I/O\"): echoes everything it receives and answers\n"
+      "the client's EOF with write_eof(). Logs every event to stderr. Serves until\n"
+      "SIGINT or SIGTERM.");
+
+  aiocpp::EventLoop& event_loop = aiocpp::get_event_loop();
+  Log{"asyncio"}.debug("Using selector: EpollSelector");  // asyncio logs it at DEBUG level
+
+  std::shared_ptr<aiocpp::Server> server;
+  try {
+    auto factory = event_loop.create_server([] { return std::make_shared<EchoServer>(); },
+                                            args.host, args.port);
+    server = event_loop.run_until_complete(std::move(factory));
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << std::endl;
+    event_loop.close();
+    return 1;
+  }
+  int port = server->sockets().empty() ? args.port : server->sockets()[0].getsockname().port();
+  log_main.debug("starting up on " + args.host + " port " + std::to_string(port));
+
+  {
+    examples::StopSignals stop(event_loop, [&event_loop] { event_loop.stop(); });
+    event_loop.run_forever();
+  }
+  // finally:
+  log_main.debug("closing server");
+  server->close();
+  event_loop.run_until_complete(server->wait_closed());
+  log_main.debug("closing event loop");
+  event_loop.close();
+  return 0;
+}

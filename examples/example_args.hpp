@@ -1,0 +1,333 @@
+#pragma once
+// What every example shares, header-only:
+//  - parse_args: the tiny command line (--host, --port, --help);
+//  - Python's formatting, so the programs print what the seeds print:
+//    py_decode (bytes.decode()), py_repr (repr of a str), py_bytes_repr
+//    (repr of a bytes), py_error_str (str() of an exception);
+//  - StopSignals: SIGINT / SIGTERM stop a server cleanly through
+//    call_soon_threadsafe.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "aiocpp/aiocpp.hpp"
+
+namespace examples {
+
+// --- Command line -------------------------------------------------------------------
+
+struct Args {
+  std::string host;
+  int port = 0;
+};
+
+// Parses --host HOST, --port PORT (also --host=HOST, --port=PORT) and --help.
+// `about` is the help text: what the program does and which seed it comes from.
+// Exits with 0 after --help, with 2 (argparse's status) on a bad argument.
+inline Args parse_args(int argc, char** argv, std::string default_host, int default_port,
+                       std::string_view about) {
+  Args args{std::move(default_host), default_port};
+  const char* prog = argc > 0 ? argv[0] : "example";
+  auto usage = [&](std::FILE* out) {
+    std::fprintf(out, "usage: %s [--host HOST] [--port PORT] [--help]\n\n%.*s\n\n", prog,
+                 static_cast<int>(about.size()), about.data());
+    std::fprintf(out,
+                 "options:\n"
+                 "  --host HOST  host name or address (default: %s)\n"
+                 "  --port PORT  TCP port (default: %d)\n"
+                 "  -h, --help   show this help and exit\n",
+                 args.host.c_str(), args.port);
+  };
+  auto fail = [&](const std::string& message) {
+    usage(stderr);
+    std::fprintf(stderr, "%s: error: %s\n", prog, message.c_str());
+    std::exit(2);
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      usage(stdout);
+      std::exit(0);
+    }
+    std::string_view name = arg;
+    std::string value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = std::string(arg.substr(eq + 1));
+      has_value = true;
+    }
+    if (name != "--host" && name != "--port") fail("unrecognized argument: " + std::string(arg));
+    if (!has_value) {
+      if (i + 1 >= argc) fail("argument " + std::string(name) + ": expected one argument");
+      value = argv[++i];
+    }
+    if (name == "--host") {
+      args.host = value;
+    } else {
+      char* end = nullptr;
+      errno = 0;
+      long port = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
+        fail("argument --port: invalid port: '" + value + "'");
+      }
+      args.port = static_cast<int>(port);
+    }
+  }
+  return args;
+}
+
+// --- Python's formatting --------------------------------------------------------------
+
+// bytes.decode(): strict UTF-8 to code points. Throws ValueError with the message
+// of Python's UnicodeDecodeError (a ValueError subclass) on invalid input.
+inline std::u32string py_decode(std::string_view bytes) {
+  std::u32string out;
+  out.reserve(bytes.size());
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  auto error = [&](std::size_t pos, const char* reason) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", byte(pos));
+    throw aiocpp::ValueError("'utf-8' codec can't decode byte " + std::string(hex) +
+                             " in position " + std::to_string(pos) + ": " + reason);
+  };
+  for (std::size_t i = 0; i < bytes.size();) {
+    unsigned char b = byte(i);
+    if (b < 0x80) {
+      out.push_back(b);
+      ++i;
+      continue;
+    }
+    int extra = 0;
+    char32_t cp = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the valid range of the second byte
+    if (b >= 0xC2 && b <= 0xDF) {
+      extra = 1, cp = b & 0x1F;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      extra = 2, cp = b & 0x0F;
+      if (b == 0xE0) lo = 0xA0;  // overlong
+      if (b == 0xED) hi = 0x9F;  // surrogates
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      extra = 3, cp = b & 0x07;
+      if (b == 0xF0) lo = 0x90;  // overlong
+      if (b == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      error(i, "invalid start byte");
+    }
+    for (int k = 1; k <= extra; ++k) {
+      if (i + k >= bytes.size()) error(i, "unexpected end of data");
+      unsigned char c = byte(i + k);
+      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) {
+        error(i, "invalid continuation byte");
+      }
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    out.push_back(cp);
+    i += extra + 1;
+  }
+  return out;
+}
+
+namespace detail {
+
+inline void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// str.isprintable() for one non-ASCII code point. Python consults the Unicode
+// database (categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs other than ' ' are not
+// printable); this covers the control, format, separator, private-use and
+// non-character ranges, which is every case the seeds' text can meet.
+inline bool printable(char32_t cp) {
+  if (cp <= 0xA0 || cp == 0xAD) return false;
+  if (cp >= 0x600 && cp <= 0x605) return false;
+  if (cp == 0x61C || cp == 0x6DD || cp == 0x70F || cp == 0x8E2 || cp == 0x1680 || cp == 0x180E)
+    return false;
+  if (cp >= 0x2000 && cp <= 0x200F) return false;
+  if (cp >= 0x2028 && cp <= 0x202F) return false;
+  if (cp >= 0x205F && cp <= 0x206F) return false;
+  if (cp == 0x3000 || cp == 0xFEFF) return false;
+  if (cp >= 0xD800 && cp <= 0xF8FF) return false;  // surrogates and private use
+  if (cp >= 0xFDD0 && cp <= 0xFDEF) return false;
+  if (cp >= 0xFFF9 && cp <= 0xFFFB) return false;
+  if ((cp & 0xFFFE) == 0xFFFE) return false;  // U+xFFFE, U+xFFFF
+  if (cp >= 0xE0000) return cp >= 0xE0100 && cp <= 0xE01EF;  // tags, private use planes
+  return true;
+}
+
+inline void append_hex(std::string& out, const char* prefix, unsigned value, int digits) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%s%0*x", prefix, digits, value);
+  out += buf;
+}
+
+}  // namespace detail
+
+// repr() of a str given as code points: '...' with Python's escapes and quote choice.
+inline std::string py_repr(const std::u32string& text) {
+  bool has_single = text.find(U'\'') != std::u32string::npos;
+  bool has_double = text.find(U'"') != std::u32string::npos;
+  char32_t quote = (has_single && !has_double) ? U'"' : U'\'';
+  std::string out(1, static_cast<char>(quote));
+  for (char32_t c : text) {
+    if (c == quote || c == U'\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == U'\t') {
+      out += "\\t";
+    } else if (c == U'\n') {
+      out += "\\n";
+    } else if (c == U'\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7F) {
+      detail::append_hex(out, "\\x", c, 2);
+    } else if (c < 0x7F || detail::printable(c)) {
+      detail::append_utf8(out, c);
+    } else if (c <= 0xFF) {
+      detail::append_hex(out, "\\x", c, 2);
+    } else if (c <= 0xFFFF) {
+      detail::append_hex(out, "\\u", c, 4);
+    } else {
+      detail::append_hex(out, "\\U", c, 8);
+    }
+  }
+  out += static_cast<char>(quote);
+  return out;
+}
+
+// repr(data.decode()): what the seeds print with '{!r}'.format(data.decode()).
+inline std::string py_repr(std::string_view utf8) { return py_repr(py_decode(utf8)); }
+
+// repr() of a bytes: b'...' with Python's escapes and quote choice.
+inline std::string py_bytes_repr(std::string_view data) {
+  bool has_single = data.find('\'') != std::string_view::npos;
+  bool has_double = data.find('"') != std::string_view::npos;
+  char quote = (has_single && !has_double) ? '"' : '\'';
+  std::string out = "b";
+  out += quote;
+  for (char ch : data) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == static_cast<unsigned char>(quote) || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c >= 0x7F) {
+      detail::append_hex(out, "\\x", c, 2);
+    } else {
+      out += ch;
+    }
+  }
+  out += quote;
+  return out;
+}
+
+// str() of an exception, as Python prints an OSError: "[Errno 104] Connection reset by peer".
+inline std::string py_error_str(std::exception_ptr error) {
+  if (!error) return "None";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::system_error& e) {
+    if (e.code().category() == std::system_category() ||
+        e.code().category() == std::generic_category()) {
+      return "[Errno " + std::to_string(e.code().value()) + "] " + std::strerror(e.code().value());
+    }
+    return e.what();
+  } catch (const aiocpp::CancelledError& e) {
+    return e.message();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+// --- Stopping on SIGINT / SIGTERM -------------------------------------------------------
+
+// Blocks SIGINT and SIGTERM in the calling thread. Call it first thing in main,
+// before any thread exists, so that every thread inherits the mask and the
+// signals reach only StopSignals' thread.
+inline void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// While alive, the first SIGINT or SIGTERM runs `on_signal` on the loop's thread
+// (through call_soon_threadsafe, the one loop method safe from another thread);
+// a second one exits at once, for a stop that hangs. Needs block_stop_signals().
+class StopSignals {
+ public:
+  StopSignals(aiocpp::EventLoop& loop, std::function<void()> on_signal)
+      : loop_(&loop), on_signal_(std::move(on_signal)) {
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~StopSignals() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      loop_ = nullptr;
+    }
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait; ignored now
+    thread_.join();
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  void watch() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    bool fired = false;
+    for (;;) {
+      int signal_number = 0;
+      if (sigwait(&set, &signal_number) != 0) continue;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!loop_) return;
+      if (fired) std::_Exit(128 + signal_number);
+      fired = true;
+      loop_->call_soon_threadsafe(on_signal_);
+    }
+  }
+
+  std::mutex mutex_;
+  aiocpp::EventLoop* loop_;  // null once the owner stops watching
+  std::function<void()> on_signal_;
+  std::thread thread_;
+};
+
+}  // namespace examples
