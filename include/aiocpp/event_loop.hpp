@@ -181,14 +181,14 @@ void set_event_loop(std::shared_ptr<EventLoop> loop);
 template <class F, class... Args>
 Handle EventLoop::call_soon(F&& callback, Args&&... args) {
   detail::HandleState* state = new_handle();
-  state->callback = bind(std::forward<F>(callback), std::forward<Args>(args)...);
+  state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
   return schedule_soon(state);
 }
 
 template <class F, class... Args>
 Handle EventLoop::call_soon_threadsafe(F&& callback, Args&&... args) {
   detail::HandleState* state = detail::HandleState::make();
-  state->callback = bind(std::forward<F>(callback), std::forward<Args>(args)...);
+  state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
   return schedule_soon_threadsafe(state);
 }
 
@@ -200,7 +200,7 @@ TimerHandle EventLoop::call_later(double delay, F&& callback, Args&&... args) {
 template <class F, class... Args>
 TimerHandle EventLoop::call_at(double when, F&& callback, Args&&... args) {
   detail::HandleState* state = new_handle();
-  state->callback = bind(std::forward<F>(callback), std::forward<Args>(args)...);
+  state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
   return schedule_at(state, when);
 }
 

@@ -62,6 +62,9 @@ class FutureBase : public RefCounted {
 
  protected:
   ~FutureBase() override;
+  // "<what> exception was never retrieved", once, if nobody looked at it.
+  // Derived destructors call it first, while kind() still names them.
+  void report_unretrieved(const char* what) noexcept;
   void finish(bool cancelled_state);
   void schedule_callbacks();
   // Drops a done callback nobody will run (loop closing); breaks cycles.

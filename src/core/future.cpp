@@ -6,13 +6,15 @@
 
 namespace aiocpp::detail {
 
-FutureBase::~FutureBase() {
-  if (log_traceback_ && exception_ && loop_) {
-    ExceptionContext context;
-    context.message = std::string(kind()) + " exception was never retrieved";
-    context.exception = exception_;
-    loop_->call_exception_handler(context);
-  }
+FutureBase::~FutureBase() { report_unretrieved("Future"); }
+
+void FutureBase::report_unretrieved(const char* what) noexcept {
+  if (!log_traceback_ || !exception_ || !loop_) return;
+  log_traceback_ = false;
+  ExceptionContext context;
+  context.message = std::string(what) + " exception was never retrieved";
+  context.exception = exception_;
+  loop_->call_exception_handler(context);
 }
 
 bool FutureBase::cancel(std::string message) {

@@ -31,9 +31,9 @@ HandleState* HandleState::make() {
   if (!free_list.nodes.empty()) {
     void* memory = free_list.nodes.back();
     free_list.nodes.pop_back();
-    return new (memory) HandleState();
+    return new (memory) HandleState;  // default-init: no zero-fill of the closure storage
   }
-  return new HandleState();
+  return new HandleState;
 }
 
 void HandleState::destroy_self() noexcept {

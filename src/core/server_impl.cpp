@@ -54,6 +54,7 @@ void ServerImpl::wake_waiters() {
   waiters_done_ = true;
   std::vector<Future<void>> waiters = std::move(waiters_);
   waiters_.clear();
+  if (impl_of(loop_).closed) return;  // the loop is gone: nobody can be woken
   for (auto& w : waiters) {
     if (!w.done()) w.set_result();
   }

@@ -18,6 +18,7 @@ thread_local TaskBase* current_task = nullptr;
 TaskBase* TaskBase::current() noexcept { return current_task; }
 
 TaskBase::~TaskBase() {
+  report_unretrieved("Task");
   if (loop_ && scheduled_) impl_of(*loop_).unregister_task(this);
   if (frame_) {
     if (scheduled_ && !done() && loop_) {

@@ -122,6 +122,8 @@ void EpollBackend::stop_serving(int listen_fd) {
 }
 
 // Waits for a non-blocking connect() to finish.
+// Lifetime: owned by EpollBackend::connectors_ while it watches the socket;
+// the future's done callback holds only a weak reference.
 class EpollBackend::Connector final : public IoWatcher {
  public:
   Connector(EpollBackend& backend, int fd, SocketAddress address, Future<void> done)
@@ -131,25 +133,34 @@ class EpollBackend::Connector final : public IoWatcher {
     if (finished_) return;
     int err = pending_socket_error(fd_);
     if (err < 0) err = -err;
-    finish();
-    if (done_.done()) return;
+    Future<void> done = done_;
+    finish();  // may free this
+    if (done.done()) return;
     if (err != 0) {
-      done_.set_exception(os_error(err, "Connect call failed " + address_.to_string()));
+      done.set_exception(os_error(err, "Connect call failed " + address_.to_string()));
     } else {
-      done_.set_result();
+      done.set_result();
     }
   }
 
-  // Stops watching; the owner releases us afterwards.
+  // Stops watching the socket and leaves it to its owner.
   void finish() noexcept {
     if (finished_) return;
     finished_ = true;
     backend_.remove(fd_);
-    self_.reset();
+    // Lifetime: dropping the map's reference frees us after the current
+    // batch of events, since the erase is deferred through the loop.
+    auto it = backend_.connectors_.find(this);
+    if (it != backend_.connectors_.end()) {
+      std::shared_ptr<Connector> owned = std::move(it->second);
+      backend_.connectors_.erase(it);
+      try {
+        backend_.loop().loop.call_soon([owned = std::move(owned)] {});
+      } catch (...) {
+        // The loop is closed: no batch is being dispatched, free it now.
+      }
+    }
   }
-
-  // Lifetime: held while registered (self_) and by the future's done callback.
-  std::shared_ptr<Connector> self_;
 
  private:
   EpollBackend& backend_;
@@ -175,11 +186,10 @@ Future<void> EpollBackend::sock_connect(int fd, const SocketAddress& address) {
   }
   auto connector = std::make_shared<Connector>(*this, fd, address, done);
   add(fd, EPOLLOUT, connector.get());
-  connector->self_ = connector;
-  // A cancelled connect stops watching and leaves the socket to its owner.
-  done.add_done_callback([connector] {
-    // Deferred one iteration by the loop, so no event of this batch dangles.
-    connector->finish();
+  connectors_[connector.get()] = connector;
+  // A cancelled connect stops watching, so the socket can be closed safely.
+  done.add_done_callback([weak = std::weak_ptr<Connector>(connector)] {
+    if (auto c = weak.lock()) c->finish();
   });
   return done;
 }

@@ -8,6 +8,7 @@
 
 #include "core/loop_impl.hpp"
 #include "posix/socket_ops.hpp"
+#include "selector/socket_transport.hpp"
 
 namespace aiocpp::detail {
 
@@ -30,6 +31,17 @@ EpollBackend::EpollBackend(LoopImpl& loop) : loop_(loop) {
 EpollBackend::~EpollBackend() { close(); }
 
 void EpollBackend::close() noexcept {
+  // Transports still open hold themselves alive for connection_lost, which
+  // can no longer run: close their sockets and let them go.
+  while (transports_) {
+    SocketTransport* t = transports_;
+    untrack(t);
+    t->release_on_loop_close();
+  }
+  // Pending connects can never complete now.
+  auto connectors = std::move(connectors_);
+  connectors_.clear();
+  connectors.clear();
   // Listeners hold their servers; the servers' sockets close with them.
   auto listeners = std::move(listeners_);
   listeners_.clear();

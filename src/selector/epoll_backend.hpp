@@ -13,6 +13,7 @@
 namespace aiocpp::detail {
 
 class LoopImpl;
+class SocketTransport;
 
 // Something registered with epoll. epoll_event.data.ptr points at it.
 // Lifetime: a watcher stays alive until the loop iteration after it was
@@ -48,6 +49,10 @@ class EpollBackend final : public Backend {
 
   LoopImpl& loop() noexcept { return loop_; }
 
+  // Live transports, so that closing the loop can release them.
+  void track(SocketTransport* transport) noexcept;
+  void untrack(SocketTransport* transport) noexcept;
+
  private:
   class Listener;
   class Connector;
@@ -59,6 +64,8 @@ class EpollBackend final : public Backend {
   static constexpr int max_events = 256;
   epoll_event events_[max_events];
   std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
+  SocketTransport* transports_ = nullptr;  // intrusive list through the transports
+  std::unordered_map<Connector*, std::shared_ptr<Connector>> connectors_;
 };
 
 }  // namespace aiocpp::detail

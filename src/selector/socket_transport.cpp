@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/loop_impl.hpp"
@@ -52,6 +53,7 @@ SocketTransport::~SocketTransport() {
 
 void SocketTransport::start(std::shared_ptr<SocketTransport> self, Future<void> waiter) {
   self_ = std::move(self);
+  backend_.track(this);
   loop_.loop.call_soon([self = self_, waiter]() mutable {
     std::exception_ptr failed;
     if (self->stream_protocol_) {
@@ -240,52 +242,55 @@ void SocketTransport::writelines(std::span<const std::string_view> chunks) {
     }
     return;
   }
-  if (!buffer_.empty() || chunks.size() > 64) {
-    for (auto chunk : chunks) buffer_.append(chunk);
-    if (!buffer_.empty()) {
-      if (registered_events_ & EPOLLOUT) {
-        maybe_pause_protocol();
-      } else {
-        update_events();
-        maybe_pause_protocol();
+  std::size_t next = 0;    // first chunk not yet fully sent
+  std::size_t offset = 0;  // bytes of chunks[next] already sent
+  if (buffer_.empty()) {
+    // Nothing buffered: hand the chunks to the kernel directly, up to 64 per
+    // sendmsg, until it stops taking them.
+    while (next < chunks.size()) {
+      iovec iov[64];
+      std::size_t count = 0;
+      std::size_t total = 0;
+      for (std::size_t i = next; i < chunks.size() && count < 64; ++i) {
+        std::string_view chunk = i == next ? chunks[i].substr(offset) : chunks[i];
+        if (chunk.empty()) continue;
+        iov[count].iov_base = const_cast<char*>(chunk.data());
+        iov[count].iov_len = chunk.size();
+        total += chunk.size();
+        ++count;
       }
+      if (total == 0) {
+        next = chunks.size();
+        break;
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = count;
+      ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (would_block(errno)) break;
+        fatal_error(std::make_exception_ptr(os_error(errno, "sendmsg")),
+                    "Fatal write error on socket transport");
+        return;
+      }
+      std::size_t sent = static_cast<std::size_t>(n);
+      while (next < chunks.size() && sent >= chunks[next].size() - offset) {
+        sent -= chunks[next].size() - offset;
+        offset = 0;
+        ++next;
+      }
+      offset += sent;
+      if (static_cast<std::size_t>(n) < total) break;  // the socket is full
     }
-    return;
   }
-  // Nothing buffered: hand every chunk to the kernel in one writev.
-  iovec iov[64];
-  int count = 0;
-  std::size_t total = 0;
-  for (auto chunk : chunks) {
+  bool buffered = false;
+  for (std::size_t i = next; i < chunks.size(); ++i) {
+    std::string_view chunk = i == next ? chunks[i].substr(offset) : chunks[i];
     if (chunk.empty()) continue;
-    iov[count].iov_base = const_cast<char*>(chunk.data());
-    iov[count].iov_len = chunk.size();
-    total += chunk.size();
-    ++count;
+    buffer_.append(chunk);
+    buffered = true;
   }
-  if (total == 0) return;
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = static_cast<std::size_t>(count);
-  ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-  if (n < 0) {
-    if (!would_block(errno)) {
-      fatal_error(std::make_exception_ptr(os_error(errno, "sendmsg")),
-                  "Fatal write error on socket transport");
-      return;
-    }
-    n = 0;
-  }
-  std::size_t skip = static_cast<std::size_t>(n);
-  if (skip == total) return;
-  for (auto chunk : chunks) {
-    if (skip >= chunk.size()) {
-      skip -= chunk.size();
-      continue;
-    }
-    buffer_.append(chunk.substr(skip));
-    skip = 0;
-  }
+  if (!buffered) return;
   update_events();
   maybe_pause_protocol();
 }
@@ -449,8 +454,47 @@ void SocketTransport::call_connection_lost(std::exception_ptr error) {
     server_->detach();
     server_.reset();
   }
+  if (self_) backend_.untrack(this);
   self_.reset();
   if (raised) std::rethrow_exception(raised);  // reaches the handler as "Exception in callback"
+}
+
+void SocketTransport::release_on_loop_close() noexcept {
+  std::shared_ptr<SocketTransport> keep = std::move(self_);
+  closing_ = true;
+  conn_lost_ = std::max(conn_lost_, 1);
+  buffer_.clear();
+  if (fd_ >= 0) {
+    ::close(fd_);  // the epoll set is going away with the loop
+    fd_ = -1;
+    registered_ = false;
+  }
+  protocol_.reset();
+  stream_protocol_ = nullptr;
+  buffered_protocol_ = nullptr;
+  if (server_) {
+    server_->detach();
+    server_.reset();
+  }
+}
+
+void EpollBackend::track(SocketTransport* transport) noexcept {
+  transport->tracked_prev = nullptr;
+  transport->tracked_next = transports_;
+  if (transports_) transports_->tracked_prev = transport;
+  transports_ = transport;
+}
+
+void EpollBackend::untrack(SocketTransport* transport) noexcept {
+  if (transport->tracked_prev) {
+    transport->tracked_prev->tracked_next = transport->tracked_next;
+  } else if (transports_ == transport) {
+    transports_ = transport->tracked_next;
+  } else {
+    return;
+  }
+  if (transport->tracked_next) transport->tracked_next->tracked_prev = transport->tracked_prev;
+  transport->tracked_prev = transport->tracked_next = nullptr;
 }
 
 std::shared_ptr<Transport> EpollBackend::make_socket_transport(

@@ -51,6 +51,13 @@ class SocketTransport final : public Transport, public IoWatcher {
 
   void on_io(std::uint32_t events) override;
 
+  // The loop is closing: close the socket and drop the loop's reference,
+  // without callbacks (nothing can run on a closed loop).
+  void release_on_loop_close() noexcept;
+
+  SocketTransport* tracked_prev = nullptr;  // EpollBackend's list of live transports
+  SocketTransport* tracked_next = nullptr;
+
  private:
   void read_ready();
   void read_into_buffered_protocol();

@@ -17,7 +17,10 @@ class RefCounted {
 
   void add_ref() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() const noexcept {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // The sole owner needs no atomic read-modify-write: nobody else holds a
+    // reference that could add another.
+    if (refs_.load(std::memory_order_acquire) == 1 ||
+        refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       const_cast<RefCounted*>(this)->destroy_self();
     }
   }

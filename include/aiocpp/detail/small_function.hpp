@@ -62,6 +62,19 @@ class SmallFunction<R(Args...), InlineSize> {
     }
   }
 
+  // Replaces the target by constructing `f` in place (no temporary wrapper).
+  template <class F, class D = std::decay_t<F>>
+  void emplace(F&& f) {
+    reset();
+    if constexpr (fits_inline<D>()) {
+      ::new (static_cast<void*>(storage_)) D(std::forward<F>(f));
+      ops_ = &inline_ops<D>;
+    } else {
+      *reinterpret_cast<D**>(storage_) = new D(std::forward<F>(f));
+      ops_ = &heap_ops<D>;
+    }
+  }
+
   explicit operator bool() const noexcept { return ops_ != nullptr; }
 
   R operator()(Args... args) { return ops_->invoke(storage_, std::forward<Args>(args)...); }

@@ -1,0 +1,229 @@
+// aiocpp::run (asyncio.run): result, exception, nesting, leftover tasks,
+// and the loop's tear-down.
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+using namespace aiocpp;
+
+namespace {
+
+class Runners : public ::testing::Test {
+ protected:
+  aiocpp::testing::FdLeakCheck fd_check_;
+};
+
+Task<int> forty_two() { co_return 42; }
+Task<void> nothing() { co_await yield_now(); }
+Task<int> thrower(std::string what) {
+  co_await yield_now();
+  throw std::runtime_error(what);
+}
+
+// Waits until cancelled; records it.
+Task<int> wait_forever(bool& cancelled) {
+  Future<int> never = get_running_loop().create_future<int>();
+  try {
+    co_await never;
+  } catch (const CancelledError&) {
+    cancelled = true;
+    throw;
+  }
+  co_return 0;
+}
+
+TEST_F(Runners, RunReturnsTheValue) {
+  EXPECT_EQ(aiocpp::run(forty_two()), 42);
+  EXPECT_NO_THROW(aiocpp::run(nothing()));
+  auto text = []() -> Task<std::string> {
+    co_await aiocpp::sleep(0.001);
+    co_return "done";
+  };
+  EXPECT_EQ(aiocpp::run(text()), "done");
+}
+
+TEST_F(Runners, RunPropagatesTheException) {
+  try {
+    aiocpp::run(thrower("main failed"));
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "main failed");
+  }
+}
+
+TEST_F(Runners, TheLoopRunsOnlyDuringRun) {
+  EXPECT_THROW(get_running_loop(), RuntimeError);
+  auto body = []() -> Task<int> {
+    EventLoop& loop = get_running_loop();
+    EXPECT_TRUE(loop.is_running());
+    EXPECT_EQ(&get_event_loop(), &loop);
+    co_return 0;
+  };
+  aiocpp::run(body());
+  EXPECT_THROW(get_running_loop(), RuntimeError);
+}
+
+TEST_F(Runners, RunInsideARunningLoopThrowsRuntimeError) {
+  auto body = []() -> Task<int> {
+    EXPECT_THROW(aiocpp::run(forty_two()), RuntimeError);
+    co_return 1;
+  };
+  EXPECT_EQ(aiocpp::run(body()), 1);
+
+  auto loop = new_event_loop();
+  bool threw = false;
+  loop->call_soon([&] {
+    try {
+      aiocpp::run(forty_two());
+    } catch (const RuntimeError&) {
+      threw = true;
+    }
+    loop->stop();
+  });
+  loop->run_forever();
+  loop->close();
+  EXPECT_TRUE(threw);
+}
+
+TEST_F(Runners, LeftoverTasksAreCancelledWhenMainReturns) {
+  bool a_cancelled = false;
+  bool b_cancelled = false;
+  auto body = [](bool& a, bool& b) -> Task<int> {
+    EventLoop& loop = get_running_loop();
+    (void)loop.create_task(wait_forever(a));
+    auto sleeper = [](bool& cancelled) -> Task<int> {
+      try {
+        co_await aiocpp::sleep(60);
+      } catch (const CancelledError&) {
+        cancelled = true;
+        throw;
+      }
+      co_return 0;
+    };
+    (void)loop.create_task(sleeper(b));
+    co_await yield_now();
+    co_return 5;
+  };
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(aiocpp::run(body(a_cancelled, b_cancelled)), 5);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_TRUE(a_cancelled);
+  EXPECT_TRUE(b_cancelled);
+}
+
+TEST_F(Runners, LeftoverTasksAreCancelledWhenMainFails) {
+  bool cancelled = false;
+  auto body = [](bool& cancelled) -> Task<int> {
+    (void)get_running_loop().create_task(wait_forever(cancelled));
+    co_await yield_now();
+    throw std::runtime_error("main failed");
+  };
+  EXPECT_THROW(aiocpp::run(body(cancelled)), std::runtime_error);
+  EXPECT_TRUE(cancelled);
+}
+
+TEST_F(Runners, ALeftoverTaskThatFailsWhileCancelledIsReported) {
+  std::vector<std::string> reported;  // what() of each reported exception
+  auto body = [](std::vector<std::string>& reported) -> Task<int> {
+    EventLoop& loop = get_running_loop();
+    loop.set_exception_handler([&reported](EventLoop&, const ExceptionContext& c) {
+      try {
+        std::rethrow_exception(c.exception);
+      } catch (const std::exception& e) {
+        reported.push_back(e.what());
+      } catch (...) {
+        reported.push_back("?");
+      }
+    });
+    auto stubborn = []() -> Task<int> {
+      Future<int> never = get_running_loop().create_future<int>();
+      bool cancelled = false;
+      try {
+        co_await never;
+      } catch (const CancelledError&) {
+        cancelled = true;
+      }
+      if (cancelled) throw std::runtime_error("failed during shutdown");
+      co_return 0;
+    };
+    (void)loop.create_task(stubborn());
+    co_await yield_now();
+    co_return 0;
+  };
+  aiocpp::run(body(reported));
+  EXPECT_EQ(reported, (std::vector<std::string>{"failed during shutdown"}));
+}
+
+TEST_F(Runners, DebugOptionEnablesDebugMode) {
+  auto debug_of = []() -> Task<bool> { co_return get_running_loop().get_debug(); };
+  EXPECT_TRUE(aiocpp::run(debug_of(), {.debug = true}));
+  EXPECT_FALSE(aiocpp::run(debug_of()));
+}
+
+TEST_F(Runners, RunDoesNotWaitForPendingTimers) {
+  auto body = []() -> Task<int> {
+    get_running_loop().call_later(60, [] { ADD_FAILURE() << "a timer outlived run()"; });
+    co_return 0;
+  };
+  auto start = std::chrono::steady_clock::now();
+  aiocpp::run(body());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST_F(Runners, RunCanBeCalledAgainAfterwards) {
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(aiocpp::run(forty_two()), 42);
+}
+
+TEST_F(Runners, TheLoopIsClosedAfterRun) {
+  // aiocpp::run is start_run, run_until_complete, finish_run; the loop it
+  // owns is gone afterwards, so look at it through the same steps.
+  std::shared_ptr<EventLoop> loop = detail::start_run({});
+  EXPECT_EQ(&get_event_loop(), loop.get());
+  bool cancelled = false;
+  Task<int> leftover = loop->create_task(wait_forever(cancelled));
+  EXPECT_EQ(loop->run_until_complete(forty_two()), 42);
+  detail::finish_run(*loop);
+  EXPECT_TRUE(cancelled);
+  EXPECT_TRUE(leftover.cancelled());
+  EXPECT_TRUE(loop->is_closed());
+  EXPECT_FALSE(loop->is_running());
+  EXPECT_THROW(loop->call_soon([] {}), RuntimeError);
+}
+
+TEST_F(Runners, ACancelledMainTaskMakesRunThrowCancelledError) {
+  auto body = []() -> Task<int> {
+    detail::TaskBase::current()->cancel("main cancelled");
+    co_await yield_now();
+    co_return 0;
+  };
+  try {
+    aiocpp::run(body());
+    ADD_FAILURE() << "no CancelledError";
+  } catch (const CancelledError& e) {
+    EXPECT_EQ(e.message(), "main cancelled");
+  }
+}
+
+TEST_F(Runners, CleanShutdownReportsNothing) {
+  std::vector<std::string> reports;
+  bool leftover_cancelled = false;
+  auto body = [](std::vector<std::string>& reports, bool& leftover_cancelled) -> Task<int> {
+    EventLoop& loop = get_running_loop();
+    loop.set_exception_handler(
+        [&reports](EventLoop&, const ExceptionContext& c) { reports.push_back(c.message); });
+    (void)loop.create_task(wait_forever(leftover_cancelled));
+    (void)loop.create_task(forty_two());
+    co_await yield_now();
+    co_return 0;
+  };
+  aiocpp::run(body(reports, leftover_cancelled));
+  EXPECT_TRUE(leftover_cancelled);
+  EXPECT_TRUE(reports.empty()) << reports.front();
+}
+
+}  // namespace

@@ -1,0 +1,789 @@
+// The seeds' programs (examples/) against the seeds' own Python programs
+// (tests/peers/, run by /usr/bin/python3) and against each other: each pair
+// must exchange the seed's bytes and print the seed's lines. Also checks the
+// bytes on the wire with plain sockets, and that the C++ servers stop cleanly
+// on SIGTERM (under ASan that includes a leak check at exit).
+//
+// Ports are ephemeral: servers bind port 0 and print it; clients of the test's
+// own sockets get the port of a socket the test listens on. All waits are
+// bounded: a child's output is read until an expected line appears.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+using aiocpp::testing::ChildProcess;
+using aiocpp::testing::FdLeakCheck;
+
+enum class Impl { cpp, python };
+
+const char* impl_name(Impl impl) { return impl == Impl::cpp ? "Cpp" : "Python"; }
+
+std::string example_path(const std::string& name) {
+  return std::string(AIOCPP_EXAMPLES_DIR) + "/" + name;
+}
+std::string peer_path(const std::string& name) {
+  return std::string(AIOCPP_TEST_DIR) + "/peers/" + name + ".py";
+}
+
+bool available(Impl impl, const std::string& name) {
+  if (impl == Impl::python) {
+    return access(aiocpp::testing::python(), X_OK) == 0 &&
+           access(peer_path(name).c_str(), R_OK) == 0;
+  }
+  return access(example_path(name).c_str(), X_OK) == 0;
+}
+
+#define SKIP_UNLESS_AVAILABLE(impl, name)                                                   \
+  do {                                                                                      \
+    if (!available(impl, name)) {                                                           \
+      GTEST_SKIP() << impl_name(impl) << " " << (name) << " is not built or not installed"; \
+    }                                                                                       \
+  } while (0)
+
+// The command line of a seed program: examples/<name> or python3 -u tests/peers/<name>.py.
+std::vector<std::string> command(Impl impl, const std::string& name,
+                                 std::vector<std::string> args = {}) {
+  std::vector<std::string> argv;
+  if (impl == Impl::cpp) {
+    argv.push_back(example_path(name));
+  } else {
+    argv = {aiocpp::testing::python(), "-u", peer_path(name)};
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Feeds `text` to the child's stdin and closes it, so that the programs that
+// call input() see exactly these lines and then the end of stdin.
+void feed_stdin(ChildProcess& child, std::string_view text) {
+  if (child.stdin_fd < 0) return;
+  // A child that already exited would make write() raise SIGPIPE: block it
+  // for the write and discard it if it came.
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  while (!text.empty()) {
+    ssize_t n = write(child.stdin_fd, text.data(), text.size());
+    if (n <= 0) break;
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  timespec zero{};
+  sigtimedwait(&pipe_set, nullptr, &zero);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(child.stdin_fd);
+  child.stdin_fd = -1;
+}
+
+// A child's stdout and stderr (merged by spawn), read as it comes with bounded waits.
+class Output {
+ public:
+  explicit Output(ChildProcess& child) : fd_(child.stdout_fd) {}
+
+  // Reads until `text` has appeared; false on timeout or EOF.
+  bool wait_for(std::string_view text, double timeout = 5.0) {
+    double deadline = now() + timeout;
+    while (text_.find(text) == std::string::npos) {
+      if (!read_some(deadline)) return text_.find(text) != std::string::npos;
+    }
+    return true;
+  }
+
+  // Reads until `re` matches; the match's first group, or "" on timeout or EOF.
+  std::string wait_for(const std::regex& re, double timeout = 5.0) {
+    double deadline = now() + timeout;
+    std::smatch match;
+    while (!std::regex_search(text_, match, re)) {
+      if (!read_some(deadline)) return "";
+    }
+    return match[1].str();
+  }
+
+  // Reads until EOF; false on timeout.
+  bool read_to_eof(double timeout = 10.0) {
+    double deadline = now() + timeout;
+    while (!eof_) {
+      if (!read_some(deadline)) return eof_;
+    }
+    return true;
+  }
+
+  const std::string& text() const { return text_; }
+
+ private:
+  bool read_some(double deadline) {
+    if (eof_) return false;
+    int left_ms = static_cast<int>((deadline - now()) * 1000);
+    if (left_ms <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, left_ms) <= 0) return false;
+    char buf[4096];
+    ssize_t n = read(fd_, buf, sizeof buf);
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
+    text_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  std::string text_;
+  bool eof_ = false;
+};
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+bool exited_cleanly(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+// Ports and peers' ports vary from run to run: replace them with PORT.
+std::string normalize(std::string s) {
+  s = std::regex_replace(s, std::regex(R"(\('127\.0\.0\.1', \d+\))"), "('127.0.0.1', PORT)");
+  s = std::regex_replace(s, std::regex(R"(127\.0\.0\.1_\d+)"), "127.0.0.1_PORT");
+  s = std::regex_replace(s, std::regex(R"(port \d+)"), "port PORT");
+  return s;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// --- Running the programs ------------------------------------------------------------------
+
+const std::regex kServingOn(R"(Serving on \('127\.0\.0\.1', (\d+)\))");
+const std::regex kStartingUp(R"(main: starting up on \S+ port (\d+))");
+
+struct RunningServer {
+  Impl impl = Impl::cpp;
+  std::unique_ptr<ChildProcess> process;
+  std::unique_ptr<Output> output;
+  int port = 0;
+
+  // Stops the server: SIGTERM for a C++ one, which must then exit cleanly
+  // (exit status 0, so no ASan report either); SIGKILL for a Python one.
+  // Returns everything it printed.
+  std::string stop() {
+    if (impl == Impl::cpp) {
+      kill(process->pid, SIGTERM);
+      output->read_to_eof(10.0);
+      int status = process->wait(10.0);
+      EXPECT_TRUE(exited_cleanly(status)) << "server " << describe_status(status) << "; output:\n"
+                                          << output->text();
+    } else {
+      process->kill();
+      output->read_to_eof(5.0);
+    }
+    return output->text();
+  }
+};
+
+// Starts a server on 127.0.0.1, port 0, and waits for the line that tells its port.
+RunningServer start_server(Impl impl, const std::string& name, const std::regex& ready,
+                           std::string_view stdin_text = "") {
+  RunningServer server;
+  server.impl = impl;
+  server.process =
+      aiocpp::testing::spawn(command(impl, name, {"--host", "127.0.0.1", "--port", "0"}), true);
+  feed_stdin(*server.process, stdin_text);
+  server.output = std::make_unique<Output>(*server.process);
+  std::string port = server.output->wait_for(ready, 10.0);
+  EXPECT_FALSE(port.empty()) << name << " printed no ready line; output:\n"
+                             << server.output->text();
+  server.port = port.empty() ? 0 : std::stoi(port);
+  return server;
+}
+
+struct Finished {
+  std::string output;
+  int status = -1;
+};
+
+// Runs a client to completion with `stdin_text` as its stdin.
+Finished run_client(Impl impl, const std::string& name, int port,
+                    std::string_view stdin_text = "") {
+  auto child = aiocpp::testing::spawn(
+      command(impl, name, {"--host", "127.0.0.1", "--port", std::to_string(port)}), true);
+  feed_stdin(*child, stdin_text);
+  Output output(*child);
+  EXPECT_TRUE(output.read_to_eof(10.0)) << name << " did not finish; output:\n" << output.text();
+  Finished done;
+  done.status = child->wait(10.0);
+  done.output = output.text();
+  return done;
+}
+
+// --- Plain sockets, for the bytes on the wire ------------------------------------------------
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f = -1) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd, o.fd);
+    return *this;
+  }
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+void set_timeouts(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+sockaddr_in loopback(int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
+Fd connect_to(int port) {
+  Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  set_timeouts(s.fd, 5);
+  sockaddr_in addr = loopback(port);
+  if (connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ADD_FAILURE() << "connect to port " << port << ": " << std::strerror(errno);
+  }
+  return s;
+}
+
+// Listens on 127.0.0.1 and an ephemeral port, which it stores in `port`.
+Fd listen_on_loopback(int& port) {
+  Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr = loopback(0);
+  EXPECT_EQ(bind(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(listen(s.fd, 8), 0);
+  socklen_t len = sizeof addr;
+  getsockname(s.fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port = ntohs(addr.sin_port);
+  return s;
+}
+
+Fd accept_within(int listener, double timeout) {
+  pollfd p{listener, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(timeout * 1000)) != 1) {
+    ADD_FAILURE() << "no connection within " << timeout << "s";
+    return Fd();
+  }
+  Fd s(accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  set_timeouts(s.fd, 5);
+  return s;
+}
+
+void send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) {
+      ADD_FAILURE() << "send: " << std::strerror(errno);
+      return;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// Receives `count` bytes, or fewer if the peer closes or 5 s pass.
+std::string recv_exactly(int fd, std::size_t count) {
+  std::string out;
+  char buf[4096];
+  while (out.size() < count) {
+    ssize_t n = recv(fd, buf, std::min(sizeof buf, count - out.size()), 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Receives until the peer's EOF; `eof` tells whether it came (rather than an error or timeout).
+std::string recv_to_eof(int fd, bool* eof = nullptr) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n == 0) {
+      if (eof) *eof = true;
+      break;
+    }
+    if (n < 0) {
+      if (eof) *eof = false;
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// --- Seed 004: echo server and client ---------------------------------------------------------
+
+const char kEchoClientOutput[] =
+    "Data sent: 'Hello World!'\n"
+    "Data received: 'Hello World!'\n"
+    "The server closed the connection\n";
+
+std::string echo_server_output(Impl) {
+  return "Serving on ('127.0.0.1', PORT)\n"
+         "Connection from ('127.0.0.1', PORT)\n"
+         "Data received: 'Hello World!'\n"
+         "Send: 'Hello World!'\n"
+         "Close the client socket\n";
+}
+
+// --- Seed 002: the EOF echo server and client -----------------------------------------------
+
+const std::vector<std::string> kMessages = {"This is the message. ", "It will be sent ",
+                                            "in parts."};
+const char kAllMessages[] = "This is the message. It will be sent in parts.";
+
+// The payload of a log line "<prefix>b'...'" (the messages need no escapes).
+bool take_bytes(const std::string& line, const std::string& prefix, std::string& payload) {
+  if (line.rfind(prefix + "b'", 0) != 0 || line.size() < prefix.size() + 3 || line.back() != '\'')
+    return false;
+  payload = line.substr(prefix.size() + 2, line.size() - prefix.size() - 3);
+  return true;
+}
+
+// The client's log, seed 002: the echo may come in any number of pieces.
+void check_eof_client_output(const std::string& raw) {
+  SCOPED_TRACE("client output:\n" + raw);
+  std::vector<std::string> lines = split_lines(normalize(raw));
+  std::vector<std::string> head = {
+      "asyncio: Using selector: EpollSelector",
+      "main: waiting for client to complete",
+      "EchoClient: connectiong to 127.0.0.1 port PORT",
+      "EchoClient: sending b'This is the message. '",
+      "EchoClient: sending b'It will be sent '",
+      "EchoClient: sending b'in parts.'",
+  };
+  ASSERT_GE(lines.size(), head.size() + 3);
+  for (std::size_t i = 0; i < head.size(); ++i) EXPECT_EQ(lines[i], head[i]);
+  std::size_t i = head.size();
+  std::string echoed, piece;
+  while (i < lines.size() && take_bytes(lines[i], "EchoClient: received ", piece)) {
+    echoed += piece;
+    ++i;
+  }
+  EXPECT_EQ(echoed, kAllMessages);
+  ASSERT_EQ(lines.size(), i + 2);
+  EXPECT_EQ(lines[i], "EchoClient: received EOF");
+  EXPECT_EQ(lines[i + 1], "main: closing event loop");
+}
+
+// The server's log, seed 002, from its first line to the connection's "closing".
+void check_eof_server_output(const std::string& raw, Impl impl) {
+  SCOPED_TRACE("server output:\n" + raw);
+  std::vector<std::string> lines = split_lines(normalize(raw));
+  ASSERT_GE(lines.size(), 7u);
+  EXPECT_EQ(lines[0], "asyncio: Using selector: EpollSelector");
+  EXPECT_EQ(lines[1], "main: starting up on 127.0.0.1 port PORT");
+  const std::string name = "EchoServer_127.0.0.1_PORT: ";
+  EXPECT_EQ(lines[2], name + "connection accepted");
+  std::size_t i = 3;
+  std::string echoed, received, sent;
+  while (i + 1 < lines.size() && take_bytes(lines[i], name + "received ", received)) {
+    EXPECT_TRUE(take_bytes(lines[i + 1], name + "sent ", sent)) << lines[i + 1];
+    EXPECT_EQ(received, sent);
+    echoed += received;
+    i += 2;
+  }
+  EXPECT_EQ(echoed, kAllMessages);
+  std::vector<std::string> tail = {name + "received EOF", name + "closing"};
+  if (impl == Impl::cpp) {  // stopped by SIGTERM; the Python peer is killed
+    tail.push_back("main: closing server");
+    tail.push_back("main: closing event loop");
+  }
+  ASSERT_EQ(lines.size(), i + tail.size());
+  for (std::size_t k = 0; k < tail.size(); ++k) EXPECT_EQ(lines[i + k], tail[k]);
+}
+
+// --- Seed 001: the poem server and client -----------------------------------------------------
+
+const std::vector<std::string> kPoem = {
+    "记得那年花下", "深夜", "初识谢娘时", "水堂西面画帘垂", "携手暗相期",
+    "惆怅晓莺残月", "相别", "从此隔音尘", "如今俱是异乡人", "相见更无因"};
+
+// Who answers from stdin when the poem runs out, and who meets the end of stdin.
+enum class PoemEnding {
+  server_stdin_ends,  // client answers "再见"; the server's stdin is empty: it closes
+  client_stdin_ends,  // client answers "再见", the server "bye"; then the client's stdin ends
+};
+
+// The poem's exchange up to the last line, as the client prints it.
+std::string poem_client_common() {
+  std::string out = "我们一起来背诵 <<荷叶杯·记得那年花下>>\nmessage:  记得那年花下\n";
+  for (std::size_t i = 1; i + 1 < kPoem.size(); i += 2) {
+    out += "Data received: '" + kPoem[i] + "'\nData sent: '" + kPoem[i + 1] + "'\n";
+  }
+  out += "Data received: '相见更无因'\ninput message:Data sent: '再见'\n";
+  return out;
+}
+
+std::string poem_client_output(PoemEnding ending) {
+  std::string out = poem_client_common();
+  if (ending == PoemEnding::client_stdin_ends) out += "Data received: 'bye'\ninput message:";
+  return out + "The server closed the connection\nStop the event loop\n";
+}
+
+std::string poem_server_output(PoemEnding ending) {
+  std::string out = "Serving on ('127.0.0.1', PORT)\nConnection from ('127.0.0.1', PORT)\n";
+  for (std::size_t i = 0; i + 1 < kPoem.size(); i += 2) {
+    out += "Data received: '" + kPoem[i] + "'\nSend: '" + kPoem[i + 1] + "'\n";
+  }
+  out += "Data received: '再见'\ninput the message:";
+  if (ending == PoemEnding::client_stdin_ends) out += "Send: 'bye'\n";
+  return out;
+}
+
+// --- The pairs ------------------------------------------------------------------------------
+
+struct Pair {
+  Impl server;
+  Impl client;
+};
+
+std::string pair_name(const ::testing::TestParamInfo<Pair>& info) {
+  return std::string(impl_name(info.param.server)) + "Server_" + impl_name(info.param.client) +
+         "Client";
+}
+
+// Every pairing with at least one C++ side.
+const Pair kPairs[] = {
+    {Impl::cpp, Impl::python},
+    {Impl::python, Impl::cpp},
+    {Impl::cpp, Impl::cpp},
+};
+
+class EchoSeed : public ::testing::TestWithParam<Pair> {};
+
+TEST_P(EchoSeed, ExchangesHelloWorld) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(GetParam().server, "echo_server");
+  SKIP_UNLESS_AVAILABLE(GetParam().client, "echo_client");
+  RunningServer server = start_server(GetParam().server, "echo_server", kServingOn);
+  ASSERT_NE(server.port, 0);
+
+  Finished client = run_client(GetParam().client, "echo_client", server.port);
+  EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
+  EXPECT_EQ(client.output, kEchoClientOutput);
+
+  EXPECT_TRUE(server.output->wait_for("Close the client socket\n"));
+  EXPECT_EQ(normalize(server.stop()), echo_server_output(GetParam().server));
+}
+
+INSTANTIATE_TEST_SUITE_P(Pairs, EchoSeed, ::testing::ValuesIn(kPairs), pair_name);
+
+class EofEchoSeed : public ::testing::TestWithParam<Pair> {};
+
+TEST_P(EofEchoSeed, EchoesUntilEof) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(GetParam().server, "eof_echo_server");
+  SKIP_UNLESS_AVAILABLE(GetParam().client, "eof_echo_client");
+  RunningServer server = start_server(GetParam().server, "eof_echo_server", kStartingUp);
+  ASSERT_NE(server.port, 0);
+
+  Finished client = run_client(GetParam().client, "eof_echo_client", server.port);
+  EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
+  check_eof_client_output(client.output);
+
+  EXPECT_TRUE(server.output->wait_for(": closing\n"));
+  check_eof_server_output(server.stop(), GetParam().server);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pairs, EofEchoSeed, ::testing::ValuesIn(kPairs), pair_name);
+
+struct PoemCase {
+  Impl server;
+  Impl client;
+  PoemEnding ending;
+};
+
+std::string poem_case_name(const ::testing::TestParamInfo<PoemCase>& info) {
+  return std::string(impl_name(info.param.server)) + "Server_" + impl_name(info.param.client) +
+         "Client_" +
+         (info.param.ending == PoemEnding::server_stdin_ends ? "ServerStdinEnds"
+                                                             : "ClientStdinEnds");
+}
+
+// The Python programs die with a traceback (EOFError) where their stdin ends:
+// that side is always a C++ one.
+const PoemCase kPoemCases[] = {
+    {Impl::cpp, Impl::python, PoemEnding::server_stdin_ends},
+    {Impl::python, Impl::cpp, PoemEnding::client_stdin_ends},
+    {Impl::cpp, Impl::cpp, PoemEnding::server_stdin_ends},
+    {Impl::cpp, Impl::cpp, PoemEnding::client_stdin_ends},
+};
+
+class PoemSeed : public ::testing::TestWithParam<PoemCase> {};
+
+TEST_P(PoemSeed, RecitesThePoem) {
+  FdLeakCheck fd_check;
+  const PoemCase& c = GetParam();
+  SKIP_UNLESS_AVAILABLE(c.server, "poem_server");
+  SKIP_UNLESS_AVAILABLE(c.client, "poem_client");
+  bool server_answers = c.ending == PoemEnding::client_stdin_ends;
+  RunningServer server =
+      start_server(c.server, "poem_server", kServingOn, server_answers ? "bye\n" : "");
+  ASSERT_NE(server.port, 0);
+
+  Finished client = run_client(c.client, "poem_client", server.port, "再见\n");
+  EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
+  EXPECT_EQ(client.output, poem_client_output(c.ending));
+
+  // The client is done, so the server has printed its last words: wait for them.
+  EXPECT_TRUE(server.output->wait_for(server_answers ? "Send: 'bye'\n" : "input the message:"));
+  EXPECT_EQ(normalize(server.stop()), poem_server_output(c.ending));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, PoemSeed, ::testing::ValuesIn(kPoemCases), poem_case_name);
+
+// --- The bytes on the wire, against plain sockets ----------------------------------------------
+
+TEST(InteropWire, EchoServerEchoesAndCloses) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_server");
+  RunningServer server = start_server(Impl::cpp, "echo_server", kServingOn);
+  ASSERT_NE(server.port, 0);
+  {
+    Fd s = connect_to(server.port);
+    send_all(s.fd, "Hello World!");
+    bool eof = false;
+    EXPECT_EQ(recv_to_eof(s.fd, &eof), "Hello World!");
+    EXPECT_TRUE(eof) << "the server did not close the connection";
+  }
+  EXPECT_TRUE(server.output->wait_for("Close the client socket\n"));
+  server.stop();
+}
+
+TEST(InteropWire, EchoClientSendsHelloWorld) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_client");
+  int port = 0;
+  Fd listener = listen_on_loopback(port);
+  auto child = aiocpp::testing::spawn(
+      command(Impl::cpp, "echo_client", {"--host", "127.0.0.1", "--port", std::to_string(port)}),
+      true);
+  feed_stdin(*child, "");
+  Output output(*child);
+  {
+    Fd conn = accept_within(listener.fd, 10.0);
+    ASSERT_GE(conn.fd, 0);
+    EXPECT_EQ(recv_exactly(conn.fd, 12), "Hello World!");
+    send_all(conn.fd, "Hello World!");
+  }
+  EXPECT_TRUE(output.read_to_eof());
+  int status = child->wait();
+  EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
+  EXPECT_EQ(output.text(), kEchoClientOutput);
+}
+
+TEST(InteropWire, EofEchoServerAnswersEofWithEof) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "eof_echo_server");
+  RunningServer server = start_server(Impl::cpp, "eof_echo_server", kStartingUp);
+  ASSERT_NE(server.port, 0);
+  {
+    Fd s = connect_to(server.port);
+    for (const std::string& m : kMessages) send_all(s.fd, m);
+    ASSERT_EQ(shutdown(s.fd, SHUT_WR), 0);
+    bool eof = false;
+    EXPECT_EQ(recv_to_eof(s.fd, &eof), kAllMessages);
+    EXPECT_TRUE(eof) << "the server did not answer EOF with EOF";
+  }
+  EXPECT_TRUE(server.output->wait_for(": closing\n"));
+  server.stop();
+}
+
+TEST(InteropWire, EofEchoClientSendsMessagesThenEof) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "eof_echo_client");
+  int port = 0;
+  Fd listener = listen_on_loopback(port);
+  auto child =
+      aiocpp::testing::spawn(command(Impl::cpp, "eof_echo_client",
+                                     {"--host", "127.0.0.1", "--port", std::to_string(port)}),
+                             true);
+  feed_stdin(*child, "");
+  Output output(*child);
+  {
+    Fd conn = accept_within(listener.fd, 10.0);
+    ASSERT_GE(conn.fd, 0);
+    bool eof = false;
+    EXPECT_EQ(recv_to_eof(conn.fd, &eof), kAllMessages);
+    EXPECT_TRUE(eof) << "the client did not write_eof()";
+    send_all(conn.fd, kAllMessages);
+    ASSERT_EQ(shutdown(conn.fd, SHUT_WR), 0);
+    // The client closes once our EOF arrives.
+    EXPECT_EQ(recv_to_eof(conn.fd, &eof), "");
+    EXPECT_TRUE(eof);
+  }
+  EXPECT_TRUE(output.read_to_eof());
+  int status = child->wait();
+  EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
+  check_eof_client_output(output.text());
+}
+
+TEST(InteropWire, PoemServerAnswersEachLine) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "poem_server");
+  RunningServer server = start_server(Impl::cpp, "poem_server", kServingOn);
+  ASSERT_NE(server.port, 0);
+  {
+    Fd s = connect_to(server.port);
+    for (std::size_t i = 0; i + 1 < kPoem.size(); i += 2) {
+      send_all(s.fd, kPoem[i]);
+      EXPECT_EQ(recv_exactly(s.fd, kPoem[i + 1].size()), kPoem[i + 1]);
+    }
+  }
+  EXPECT_TRUE(server.output->wait_for("Send: '相见更无因'\n"));
+  server.stop();
+}
+
+TEST(InteropWire, PoemClientStopsWhenTheServerCloses) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "poem_client");
+  int port = 0;
+  Fd listener = listen_on_loopback(port);
+  auto child = aiocpp::testing::spawn(
+      command(Impl::cpp, "poem_client", {"--host", "127.0.0.1", "--port", std::to_string(port)}),
+      true);
+  feed_stdin(*child, "");
+  Output output(*child);
+  {
+    Fd conn = accept_within(listener.fd, 10.0);
+    ASSERT_GE(conn.fd, 0);
+    EXPECT_EQ(recv_exactly(conn.fd, kPoem[0].size()), kPoem[0]);
+    send_all(conn.fd, kPoem[1]);
+    EXPECT_EQ(recv_exactly(conn.fd, kPoem[2].size()), kPoem[2]);
+  }
+  EXPECT_TRUE(output.read_to_eof());
+  int status = child->wait();
+  EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
+  EXPECT_EQ(output.text(),
+            "我们一起来背诵 <<荷叶杯·记得那年花下>>\n"
+            "message:  记得那年花下\n"
+            "Data received: '深夜'\n"
+            "Data sent: '初识谢娘时'\n"
+            "The server closed the connection\n"
+            "Stop the event loop\n");
+}
+
+TEST(InteropWire, ServeForeverReadsALine) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "serve_forever");
+  RunningServer server = start_server(Impl::cpp, "serve_forever", kServingOn);
+  ASSERT_NE(server.port, 0);
+  for (int i = 0; i < 2; ++i) {  // it keeps serving
+    Fd s = connect_to(server.port);
+    send_all(s.fd, "hello\nworld\n");
+    bool eof = false;
+    EXPECT_EQ(recv_to_eof(s.fd, &eof), "");
+    EXPECT_TRUE(eof) << "the server did not close the connection";
+  }
+  // Both lines are printed before the connections close.
+  EXPECT_NE(server.output->wait_for(std::regex(R"((Line received[\s\S]*Line received: .*\n))")), "")
+      << server.output->text();
+  std::string all = normalize(server.stop());
+  EXPECT_EQ(all,
+            "Serving on ('127.0.0.1', PORT)\n"
+            "Connection from ('127.0.0.1', PORT)\n"
+            "Line received: b'hello\\n'\n"
+            "Connection from ('127.0.0.1', PORT)\n"
+            "Line received: b'hello\\n'\n");
+}
+
+// --- The programs without a peer ----------------------------------------------------------------
+
+TEST(InteropExamples, HelloWorld) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "hello_world");
+  auto child = aiocpp::testing::spawn(command(Impl::cpp, "hello_world"), true);
+  feed_stdin(*child, "");
+  Output output(*child);
+  EXPECT_TRUE(output.read_to_eof());
+  int status = child->wait();
+  EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
+  EXPECT_EQ(output.text(), "Hello World\n");
+}
+
+TEST(InteropExamples, EveryExampleHasHelp) {
+  FdLeakCheck fd_check;
+  for (const char* name : {"echo_server", "echo_client", "eof_echo_server", "eof_echo_client",
+                           "poem_server", "poem_client", "hello_world", "serve_forever"}) {
+    SCOPED_TRACE(name);
+    if (!available(Impl::cpp, name)) continue;
+    auto child = aiocpp::testing::spawn(command(Impl::cpp, name, {"--help"}), true);
+    feed_stdin(*child, "");
+    Output output(*child);
+    EXPECT_TRUE(output.read_to_eof());
+    int status = child->wait();
+    EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
+    EXPECT_NE(output.text().find("usage: "), std::string::npos) << output.text();
+    EXPECT_NE(output.text().find("--host HOST"), std::string::npos) << output.text();
+    EXPECT_NE(output.text().find("seed 00"), std::string::npos) << output.text();
+  }
+}
+
+TEST(InteropExamples, BadArgumentsExitWithStatus2) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_client");
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--port", "http"}, std::vector<std::string>{"--bogus"},
+        std::vector<std::string>{"--host"}}) {
+    auto child = aiocpp::testing::spawn(command(Impl::cpp, "echo_client", args), true);
+    feed_stdin(*child, "");
+    Output output(*child);
+    EXPECT_TRUE(output.read_to_eof());
+    int status = child->wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << describe_status(status) << "\n"
+                                                               << output.text();
+  }
+}
+
+TEST(InteropExamples, ClientReportsRefusedConnection) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_client");
+  int port = 0;
+  { Fd closed = listen_on_loopback(port); }  // a port nobody listens on now
+  Finished client = run_client(Impl::cpp, "echo_client", port);
+  EXPECT_TRUE(WIFEXITED(client.status) && WEXITSTATUS(client.status) == 1)
+      << describe_status(client.status) << "\n"
+      << client.output;
+  EXPECT_NE(client.output.find("Error: "), std::string::npos) << client.output;
+}
+
+}  // namespace
