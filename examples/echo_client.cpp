@@ -27,7 +27,8 @@ class EchoClientProtocol : public aiocpp::Protocol {
   }
 
   void data_received(std::string_view data) override {
-    std::cout << "Data received: " << examples::py_repr(data) << std::endl;
+    std::string message = examples::py_repr(data);  // data.decode() first: it may throw
+    std::cout << "Data received: " << message << std::endl;
   }
 
   void connection_lost(std::exception_ptr) override {

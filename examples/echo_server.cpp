@@ -56,8 +56,8 @@ aiocpp::Task<> amain(examples::Args args) {
   }
 
   // async with server: await server.serve_forever()
-  aiocpp::Task<> serving = loop.create_task(
-      aiocpp::async_with(server, [server]() { return server->serve_forever(); }));
+  aiocpp::Task<> serving =
+      loop.create_task(aiocpp::async_with(server, [server]() { return server->serve_forever(); }));
   examples::StopSignals stop(loop, [serving]() mutable { serving.cancel(); });
   try {
     co_await serving;

@@ -37,7 +37,9 @@ const std::vector<std::string> MESSAGES = {
 // logging.getLogger(name).debug(message) with format '%(name)s: %(message)s' on stderr.
 struct Log {
   std::string name;
-  void debug(const std::string& message) const { std::cerr << name << ": " << message << std::endl; }
+  void debug(const std::string& message) const {
+    std::cerr << name << ": " << message << std::endl;
+  }
 };
 
 const Log log_main{"main"};

@@ -34,6 +34,7 @@ std::optional<std::string> input(std::string_view prompt) {
   std::cout << prompt << std::flush;
   std::string line;
   if (!std::getline(std::cin, line)) return std::nullopt;
+  examples::py_decode(line);  // stdin is UTF-8 text: throws on anything else, as input() does
   return line;
 }
 
@@ -51,7 +52,8 @@ class EchoClientProtocol : public aiocpp::Protocol {
   }
 
   void data_received(std::string_view data) override {
-    std::cout << "Data received: " << examples::py_repr(data) << std::endl;
+    std::string received = examples::py_repr(data);  // data.decode() first: it may throw
+    std::cout << "Data received: " << received << std::endl;
     std::string message;
     try {
       message = find_next(data);
@@ -84,13 +86,12 @@ class EchoClientProtocol : public aiocpp::Protocol {
   }
 
   aiocpp::EventLoop& loop_;
-  bool& lost_;  // tells main() that connection_lost has run
+  bool& lost_;                              // tells main() that connection_lost has run
   aiocpp::Transport* transport_ = nullptr;  // valid until connection_lost
   std::string word_title_ = "我们一起来背诵 <<荷叶杯·记得那年花下>>";
-  std::vector<std::string> word_list_ = {"记得那年花下",     "深夜",   "初识谢娘时",
-                                         "水堂西面画帘垂",   "携手暗相期", "惆怅晓莺残月",
-                                         "相别",             "从此隔音尘", "如今俱是异乡人",
-                                         "相见更无因"};
+  std::vector<std::string> word_list_ = {
+      "记得那年花下", "深夜", "初识谢娘时", "水堂西面画帘垂", "携手暗相期",
+      "惆怅晓莺残月", "相别", "从此隔音尘", "如今俱是异乡人", "相见更无因"};
   std::size_t index_ = 0;
 };
 

@@ -31,6 +31,7 @@ std::optional<std::string> input(std::string_view prompt) {
   std::cout << prompt << std::flush;
   std::string line;
   if (!std::getline(std::cin, line)) return std::nullopt;
+  examples::py_decode(line);  // stdin is UTF-8 text: throws on anything else, as input() does
   return line;
 }
 
@@ -71,10 +72,9 @@ class EchoServerClientProtocol : public aiocpp::Protocol {
 
   aiocpp::Transport* transport_ = nullptr;  // valid until connection_lost
   std::string word_title_ = "我们一起来背诵 <<荷叶杯·记得那年花下>>";
-  std::vector<std::string> word_list_ = {"记得那年花下",     "深夜",   "初识谢娘时",
-                                         "水堂西面画帘垂",   "携手暗相期", "惆怅晓莺残月",
-                                         "相别",             "从此隔音尘", "如今俱是异乡人",
-                                         "相见更无因"};
+  std::vector<std::string> word_list_ = {
+      "记得那年花下", "深夜", "初识谢娘时", "水堂西面画帘垂", "携手暗相期",
+      "惆怅晓莺残月", "相别", "从此隔音尘", "如今俱是异乡人", "相见更无因"};
 };
 
 }  // namespace

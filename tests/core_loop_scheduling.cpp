@@ -209,6 +209,17 @@ TEST_F(LoopScheduling, ManyCancelledTimersDoNotDisturbTheOthers) {
   EXPECT_EQ(order, (std::vector<int>{1, 2}));
 }
 
+TEST_F(LoopScheduling, TimerCancelledByAnEarlierTimerDueInTheSameIterationDoesNotRun) {
+  bool ran = false;
+  TimerHandle victim;
+  double when = loop_->time() + 0.005;
+  loop_->call_at(when, [&] { victim.cancel(); });
+  victim = loop_->call_at(when, [&] { ran = true; });
+  loop_->call_at(when + 0.005, [this] { loop_->stop(); });
+  run_until_stopped();
+  EXPECT_FALSE(ran);
+}
+
 TEST_F(LoopScheduling, StopBeforeRunForeverRunsOneIteration) {
   std::vector<std::string> order;
   loop_->call_soon([&] {

@@ -203,6 +203,17 @@ TEST(WaitFor, CancellingTheWaiterCancelsTheInner) {
   run_bounded(body());
 }
 
+TEST(WaitFor, VoidAwaitables) {
+  auto body = []() -> Task<void> {
+    co_await wait_for(aiocpp::sleep(0.001), 10.0);
+    EXPECT_THROW(co_await wait_for(aiocpp::sleep(30), 0.01), TimeoutError);
+    Future<void> done = get_running_loop().create_future();
+    done.set_result();
+    co_await wait_for(done, 0);
+  };
+  run_bounded(body());
+}
+
 TEST(WaitFor, AnInnerThatSwallowsTheCancelGivesItsValue) {
   // asyncio 3.11: after the timeout wait_for cancels the inner and waits; if
   // the inner returns a value instead of being cancelled, that is the result.

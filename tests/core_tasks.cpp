@@ -172,6 +172,8 @@ TEST_F(Tasks, ClosingTheLoopDestroysTheFramesOfUnfinishedTasks) {
   }
   loop_->close();
   EXPECT_EQ(token.use_count(), 1) << "the suspended coroutine frame was not destroyed";
+  ASSERT_EQ(reports_.size(), 1u);
+  EXPECT_EQ(reports_[0].message, "Task was destroyed but it is pending!");  // asyncio's words
 }
 
 TEST_F(Tasks, AllTasksListsThePendingTasksOfTheLoop) {

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <ostream>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -476,6 +477,10 @@ struct Pair {
   Impl client;
 };
 
+void PrintTo(const Pair& p, std::ostream* os) {
+  *os << impl_name(p.server) << " server, " << impl_name(p.client) << " client";
+}
+
 std::string pair_name(const ::testing::TestParamInfo<Pair>& info) {
   return std::string(impl_name(info.param.server)) + "Server_" + impl_name(info.param.client) +
          "Client";
@@ -531,6 +536,12 @@ struct PoemCase {
   Impl client;
   PoemEnding ending;
 };
+
+void PrintTo(const PoemCase& c, std::ostream* os) {
+  *os << impl_name(c.server) << " server, " << impl_name(c.client) << " client, "
+      << "stdin of the " << (c.ending == PoemEnding::server_stdin_ends ? "server" : "client")
+      << " ends";
+}
 
 std::string poem_case_name(const ::testing::TestParamInfo<PoemCase>& info) {
   return std::string(impl_name(info.param.server)) + "Server_" + impl_name(info.param.client) +
