@@ -293,3 +293,24 @@ TEST_F(Tasks, VeryDeepChainsOfInlineAwaitsDoNotGrowTheStack) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CurrentTask, IsTheTaskRunningNowAndEmptyOutsideTasks) {
+  EXPECT_FALSE(current_task().valid());
+  auto body = []() -> Task<int> {
+    Task<void> me = current_task();
+    EXPECT_TRUE(me.valid());
+    EXPECT_FALSE(me.done());
+    // A coroutine awaited inline runs inside the same task.
+    auto inner = []() -> Task<detail::TaskBase*> { co_return current_task().task(); };
+    EXPECT_EQ(co_await inner(), me.task());
+    // A task of its own is another task.
+    auto other = []() -> Task<detail::TaskBase*> { co_return current_task().task(); };
+    EXPECT_NE(co_await get_running_loop().create_task(other()), me.task());
+    co_return 0;
+  };
+  EXPECT_EQ(aiocpp::run(body()), 0);
+}
+
+}  // namespace

@@ -30,6 +30,10 @@ Task<void> sleep(std::chrono::duration<Rep, Period> delay) {
   return sleep(std::chrono::duration<double>(delay).count());
 }
 
+// The task running now on this thread (asyncio.current_task); an empty Task
+// (valid() == false) outside any task.
+Task<void> current_task();
+
 // The outcome of one awaitable in gather(return_exceptions, ...): a value or
 // the exception it raised (CancelledError included).
 template <class T>

@@ -204,6 +204,11 @@ Task<void> cancel_and_wait(Ref<FutureBase> f) {
 
 namespace aiocpp {
 
+Task<void> current_task() {
+  detail::TaskBase* task = detail::TaskBase::current();
+  return task ? Task<void>::erased(task) : Task<void>();
+}
+
 Task<void> sleep(double delay) {
   if (delay <= 0) {
     co_await yield_now();
