@@ -29,9 +29,9 @@ class FdLeakCheck {
 // `timeout` seconds. Returns its result.
 template <class T>
 T run_bounded(Task<T> task, double timeout = 10.0) {
-  return aiocpp::run(
-      [](Task<T> t, double timeout) -> Task<T> { co_return co_await wait_for(std::move(t), timeout); }(
-          std::move(task), timeout));
+  return aiocpp::run([](Task<T> t, double timeout) -> Task<T> {
+    co_return co_await wait_for(std::move(t), timeout);
+  }(std::move(task), timeout));
 }
 
 // Starts `argv` with stdout and stderr captured; returns its pid and a read

@@ -3,6 +3,7 @@
 // asyncio.TimerHandle). A handle is shared between the loop's queue and the
 // caller; cancel() stops a callback that has not run yet.
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -15,11 +16,16 @@ class EventLoop;
 
 namespace detail {
 
-struct HandleState : RefCounted {
+// Not a RefCounted: a handle made by call_soon is only ever touched on the
+// loop's thread, so its count is a plain integer; only handles made by
+// call_soon_threadsafe (`shared`) pay for atomic counting.
+struct HandleState {
   SmallFunction<void(), 64> callback;
   EventLoop* loop = nullptr;
   double when = 0;          // timers only: loop.time() at which it is due
   std::uint64_t order = 0;  // timers only: ties run in scheduling order
+  std::uint32_t refs = 0;
+  bool shared = false;  // referenced from more than one thread
   bool cancelled = false;
   bool is_timer = false;
   bool in_heap = false;  // timers only: still in the loop's heap
@@ -29,12 +35,32 @@ struct HandleState : RefCounted {
 
   static HandleState* make();  // from a per-thread free list
 
- protected:
-  void destroy_self() noexcept override;
+  void add_ref() noexcept {
+    if (shared) {
+      std::atomic_ref<std::uint32_t>(refs).fetch_add(1, std::memory_order_relaxed);
+    } else {
+      ++refs;
+    }
+  }
+  void release() noexcept {
+    if (shared) {
+      if (std::atomic_ref<std::uint32_t>(refs).fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        recycle();
+      }
+    } else if (--refs == 0) {
+      recycle();
+    }
+  }
+
+ private:
+  void recycle() noexcept;  // destroys and returns the memory to the free list
 };
 
 }  // namespace detail
 
+// A Handle from call_soon / call_later belongs to the loop's thread (as in
+// asyncio, cancel() is not thread-safe); one from call_soon_threadsafe may be
+// kept and dropped on the calling thread.
 class Handle {
  public:
   Handle() = default;

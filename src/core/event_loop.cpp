@@ -90,7 +90,7 @@ detail::HandleState* EventLoop::new_handle() {
 }
 
 Handle EventLoop::schedule_soon(detail::HandleState* state) {
-  state->set_initial_refs(2);  // one for the ready queue, one for the Handle
+  state->refs = 2;  // one for the ready queue, one for the Handle
   impl_->push_ready(state);
   return Handle(detail::Ref<detail::HandleState>::adopt(state));
 }
@@ -101,7 +101,8 @@ Handle EventLoop::schedule_soon_threadsafe(detail::HandleState* state) {
     throw RuntimeError("Event loop is closed");
   }
   state->loop = this;
-  state->set_initial_refs(2);
+  state->shared = true;  // the caller's thread and the loop's both hold it
+  state->refs = 2;
   impl_->push_threadsafe(state);
   return Handle(detail::Ref<detail::HandleState>::adopt(state));
 }
@@ -109,7 +110,7 @@ Handle EventLoop::schedule_soon_threadsafe(detail::HandleState* state) {
 TimerHandle EventLoop::schedule_at(detail::HandleState* state, double when) {
   state->is_timer = true;
   state->when = when;
-  state->set_initial_refs(2);
+  state->refs = 2;
   impl_->push_timer(state);
   return TimerHandle(detail::Ref<detail::HandleState>::adopt(state));
 }

@@ -4,7 +4,6 @@
 #include "aiocpp/handle.hpp"
 
 #include <cstdio>
-#include <vector>
 
 #include "aiocpp/event_loop.hpp"
 #include "core/loop_impl.hpp"
@@ -14,12 +13,21 @@ namespace detail {
 
 namespace {
 
-// Lifetime: nodes on the list are unused HandleStates owned by the list;
-// a thread's list is freed when the thread ends.
+// Lifetime: nodes on the list are unused HandleState-sized blocks owned by
+// the list (linked through their first bytes); a thread's list is freed when
+// the thread ends.
+struct FreeNode {
+  FreeNode* next;
+};
 struct HandleFreeList {
-  std::vector<HandleState*> nodes;
+  FreeNode* head = nullptr;
+  std::size_t count = 0;
   ~HandleFreeList() {
-    for (HandleState* h : nodes) ::operator delete(h);
+    while (head) {
+      FreeNode* node = head;
+      head = node->next;
+      ::operator delete(static_cast<void*>(node));
+    }
   }
 };
 thread_local HandleFreeList free_list;
@@ -28,20 +36,25 @@ constexpr std::size_t max_free_handles = 4096;
 }  // namespace
 
 HandleState* HandleState::make() {
-  if (!free_list.nodes.empty()) {
-    void* memory = free_list.nodes.back();
-    free_list.nodes.pop_back();
-    return new (memory) HandleState;  // default-init: no zero-fill of the closure storage
+  HandleFreeList& list = free_list;
+  if (FreeNode* node = list.head) {
+    list.head = node->next;
+    --list.count;
+    return new (static_cast<void*>(node)) HandleState;  // default-init: no zero fill
   }
   return new HandleState;
 }
 
-void HandleState::destroy_self() noexcept {
+void HandleState::recycle() noexcept {
   this->~HandleState();
-  if (free_list.nodes.size() < max_free_handles) {
-    free_list.nodes.push_back(this);
+  HandleFreeList& list = free_list;
+  if (list.count < max_free_handles) {
+    auto* node = reinterpret_cast<FreeNode*>(this);
+    node->next = list.head;
+    list.head = node;
+    ++list.count;
   } else {
-    ::operator delete(this);
+    ::operator delete(static_cast<void*>(this));
   }
 }
 

@@ -1,7 +1,6 @@
 // Runs a coroutine on an installed aiocpp: proves headers, library and
 // package files are all there.
 #include <aiocpp/aiocpp.hpp>
-
 #include <cstdio>
 
 aiocpp::Task<int> answer() {

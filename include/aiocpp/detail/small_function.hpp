@@ -58,7 +58,7 @@ class SmallFunction<R(Args...), InlineSize> {
     if (ops_) {
       const Ops* ops = ops_;
       ops_ = nullptr;
-      ops->destroy(storage_);
+      if (ops->destroy) ops->destroy(storage_);  // null for trivially destructible closures
     }
   }
 
@@ -102,7 +102,9 @@ class SmallFunction<R(Args...), InlineSize> {
         ::new (to) D(std::move(*f));
         f->~D();
       },
-      [](void* s) noexcept { std::launder(static_cast<D*>(s))->~D(); },
+      std::is_trivially_destructible_v<D>
+          ? static_cast<void (*)(void*) noexcept>(nullptr)
+          : [](void* s) noexcept { std::launder(static_cast<D*>(s))->~D(); },
   };
 
   template <class D>
