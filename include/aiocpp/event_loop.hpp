@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "aiocpp/exception_context.hpp"
+#include "aiocpp/executor.hpp"
 #include "aiocpp/future.hpp"
 #include "aiocpp/handle.hpp"
 #include "aiocpp/server.hpp"
@@ -126,6 +127,35 @@ class EventLoop {
   double slow_callback_duration() const;
   void set_slow_callback_duration(double seconds);
 
+  // --- Watching file descriptors (selector backend) ---------------------------------
+  // `callback(args...)` runs each time `fd` is readable, until remove_reader.
+  // A second add_reader for the same fd replaces the first.
+  template <class F, class... Args>
+  void add_reader(int fd, F&& callback, Args&&... args);
+  // Whether a reader was registered.
+  bool remove_reader(int fd);
+  template <class F, class... Args>
+  void add_writer(int fd, F&& callback, Args&&... args);
+  bool remove_writer(int fd);
+
+  // --- Executors ----------------------------------------------------------------------
+  // Runs `fn()` on `executor` (the default one when null) and completes the
+  // returned future with its result or exception, on the loop's thread.
+  template <class F>
+  auto run_in_executor(Executor* executor, F fn) -> Future<std::invoke_result_t<F&>>;
+  void set_default_executor(std::shared_ptr<Executor> executor);
+  // Waits, without blocking the loop, for the default executor's jobs and
+  // threads to finish; run_in_executor(nullptr, ...) is an error afterwards.
+  Task<void> shutdown_default_executor();
+
+  // --- Name resolution ------------------------------------------------------------------
+  // socket.getaddrinfo on the default executor. Failures throw std::system_error
+  // in gai_category() (asyncio's socket.gaierror).
+  Task<std::vector<AddrInfo>> getaddrinfo(std::optional<std::string> host, int port,
+                                          AddrInfoOptions options = {});
+  // socket.getnameinfo: (host, service).
+  Task<std::pair<std::string, std::string>> getnameinfo(SocketAddress address, int flags = 0);
+
   // --- TCP --------------------------------------------------------------------------
   // `host`: one host name or address; "" listens on all interfaces.
   Task<std::shared_ptr<Server>> create_server(ProtocolFactory factory, std::string host, int port,
@@ -149,6 +179,9 @@ class EventLoop {
                                                         std::optional<std::string> host, int port,
                                                         ConnectionOptions options);
   Handle schedule_soon(detail::HandleState* state);
+  Handle unscheduled(detail::HandleState* state);
+  void watch_fd(int fd, Handle callback, bool writer);
+  Executor& executor_for(Executor* executor);
   Handle schedule_soon_threadsafe(detail::HandleState* state);
   TimerHandle schedule_at(detail::HandleState* state, double when);
   detail::HandleState* new_handle();
@@ -202,6 +235,58 @@ TimerHandle EventLoop::call_at(double when, F&& callback, Args&&... args) {
   detail::HandleState* state = new_handle();
   state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
   return schedule_at(state, when);
+}
+
+template <class F, class... Args>
+void EventLoop::add_reader(int fd, F&& callback, Args&&... args) {
+  detail::HandleState* state = new_handle();
+  state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
+  watch_fd(fd, unscheduled(state), false);
+}
+
+template <class F, class... Args>
+void EventLoop::add_writer(int fd, F&& callback, Args&&... args) {
+  detail::HandleState* state = new_handle();
+  state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
+  watch_fd(fd, unscheduled(state), true);
+}
+
+template <class F>
+auto EventLoop::run_in_executor(Executor* executor, F fn) -> Future<std::invoke_result_t<F&>> {
+  using R = std::invoke_result_t<F&>;
+  Executor& target = executor_for(executor);
+  Future<R> result = create_future<R>();
+  // Lifetime: the job holds the future until it has handed the outcome to the
+  // loop; the loop joins its default executor's threads when it closes.
+  target.submit([this, result, fn = std::move(fn)]() mutable {
+    std::exception_ptr error;
+    std::optional<detail::Stored<R>> value;
+    try {
+      if constexpr (std::is_void_v<R>) {
+        fn();
+        value.emplace();
+      } else {
+        value.emplace(fn());
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    try {
+      call_soon_threadsafe([result, value = std::move(value), error]() mutable {
+        if (result.done()) return;  // cancelled meanwhile
+        if (error) {
+          result.set_exception(error);
+        } else if constexpr (std::is_void_v<R>) {
+          result.set_result();
+        } else {
+          result.set_result(std::move(*value));
+        }
+      });
+    } catch (...) {
+      // The loop closed meanwhile: nobody waits for the result any more.
+    }
+  });
+  return result;
 }
 
 template <class T>

@@ -10,6 +10,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "aiocpp/detail/ref_counted.hpp"
@@ -23,6 +24,10 @@ class EventLoop;
 namespace detail {
 
 class TaskBase;
+
+// A result type that can be stored: void becomes std::monostate.
+template <class T>
+using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 // The part of a future that does not depend on its result type.
 class FutureBase : public RefCounted {

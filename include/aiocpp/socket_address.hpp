@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <system_error>
 
 namespace aiocpp {
 
@@ -37,6 +38,26 @@ class SocketAddress {
   sockaddr_storage storage_{};
   socklen_t length_ = 0;
 };
+
+// One result of getaddrinfo.
+struct AddrInfo {
+  int family = 0;
+  int type = 0;
+  int protocol = 0;
+  std::string canonname;
+  SocketAddress address;
+};
+
+// Keyword arguments of getaddrinfo.
+struct AddrInfoOptions {
+  int family = 0;
+  int type = 0;
+  int proto = 0;
+  int flags = 0;
+};
+
+// The error category of getaddrinfo's EAI_* codes (asyncio's socket.gaierror).
+const std::error_category& gai_category();
 
 // The socket behind a transport or server, as get_extra_info("socket") and
 // Server::sockets() give it (asyncio's TransportSocket): a view that does not own it.

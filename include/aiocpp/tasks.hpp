@@ -61,9 +61,6 @@ inline constexpr ReturnExceptions return_exceptions{};
 
 namespace detail {
 
-template <class T>
-using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-
 // The value of a done future, copied (or moved when it cannot be copied).
 template <class T>
 Stored<T> take_result(const Future<T>& f) {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "aiocpp/future.hpp"
+#include "aiocpp/handle.hpp"
 #include "aiocpp/socket_address.hpp"
 #include "aiocpp/transports.hpp"
 
@@ -39,6 +40,14 @@ class Backend {
 
   // Connects a non-blocking socket; the future fails with std::system_error.
   virtual Future<void> sock_connect(int fd, const SocketAddress& address) = 0;
+
+  // add_reader / add_writer: `callback` runs each time `fd` is readable
+  // (writable) until removed; a new callback replaces the old one.
+  // remove_* return whether a callback was registered.
+  virtual void add_reader(int fd, Handle callback) = 0;
+  virtual bool remove_reader(int fd) = 0;
+  virtual void add_writer(int fd, Handle callback) = 0;
+  virtual bool remove_writer(int fd) = 0;
 };
 
 }  // namespace aiocpp::detail

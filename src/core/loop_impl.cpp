@@ -190,13 +190,15 @@ std::vector<Ref<TaskBase>> LoopImpl::pending_tasks() const {
   return out;
 }
 
-ThreadPool& LoopImpl::default_executor() {
-  if (!default_executor_) default_executor_ = std::make_unique<ThreadPool>();
+Executor& LoopImpl::default_executor() {
+  if (executor_shutdown_called) throw RuntimeError("Executor shutdown has been called");
+  if (!default_executor_) default_executor_ = std::make_shared<ThreadPoolExecutor>();
   return *default_executor_;
 }
 
 void LoopImpl::shutdown_default_executor() noexcept {
-  if (default_executor_) default_executor_->shutdown();
+  executor_shutdown_called = true;
+  if (default_executor_) default_executor_->shutdown(true);
 }
 
 void LoopImpl::drop_pending_callbacks() noexcept {

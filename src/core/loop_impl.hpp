@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "aiocpp/event_loop.hpp"
+#include "aiocpp/executor.hpp"
 #include "core/backend.hpp"
-#include "core/thread_pool.hpp"
 
 namespace aiocpp::detail {
 
@@ -56,8 +56,10 @@ class LoopImpl {
   char* read_buffer() noexcept { return read_buffer_.get(); }
 
   // The default executor (created on first use) and its shutdown.
-  ThreadPool& default_executor();
+  Executor& default_executor();
   void shutdown_default_executor() noexcept;
+  std::shared_ptr<Executor> default_executor_;
+  bool executor_shutdown_called = false;
 
   void drop_pending_callbacks() noexcept;
 
@@ -78,7 +80,6 @@ class LoopImpl {
 
   TaskBase* tasks_head_ = nullptr;
   std::unique_ptr<char[]> read_buffer_;
-  std::unique_ptr<ThreadPool> default_executor_;
 };
 
 LoopImpl& impl_of(EventLoop& loop) noexcept;

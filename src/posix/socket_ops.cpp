@@ -26,19 +26,6 @@ std::system_error os_error(int code, const std::string& what) {
 
 void throw_os_error(int code, const std::string& what) { throw os_error(code, what); }
 
-namespace {
-class GaiCategory : public std::error_category {
- public:
-  const char* name() const noexcept override { return "getaddrinfo"; }
-  std::string message(int code) const override { return gai_strerror(code); }
-};
-}  // namespace
-
-const std::error_category& gai_category() {
-  static GaiCategory category;
-  return category;
-}
-
 UniqueFd make_socket(int family, int type, int protocol) {
   int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   if (fd < 0) throw_os_error(errno, "socket(family=" + std::to_string(family) + ")");
@@ -100,6 +87,7 @@ std::vector<AddrInfo> getaddrinfo_blocking(const std::string* host, int port, in
   std::vector<AddrInfo> out;
   for (addrinfo* ai = result; ai; ai = ai->ai_next) {
     out.push_back(AddrInfo{ai->ai_family, ai->ai_socktype, ai->ai_protocol,
+                           ai->ai_canonname ? ai->ai_canonname : "",
                            SocketAddress(ai->ai_addr, ai->ai_addrlen)});
   }
   freeaddrinfo(result);
@@ -107,3 +95,20 @@ std::vector<AddrInfo> getaddrinfo_blocking(const std::string* host, int port, in
 }
 
 }  // namespace aiocpp::detail
+
+namespace aiocpp {
+
+namespace {
+class GaiCategory : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "getaddrinfo"; }
+  std::string message(int code) const override { return gai_strerror(code); }
+};
+}  // namespace
+
+const std::error_category& gai_category() {
+  static GaiCategory category;
+  return category;
+}
+
+}  // namespace aiocpp

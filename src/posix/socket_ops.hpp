@@ -36,8 +36,7 @@ class UniqueFd {
 [[noreturn]] void throw_os_error(int code, const std::string& what);
 std::system_error os_error(int code, const std::string& what);
 
-// The error category of getaddrinfo's EAI_* codes (asyncio's socket.gaierror).
-const std::error_category& gai_category();
+using aiocpp::gai_category;
 
 UniqueFd make_socket(int family, int type, int protocol);
 void set_nonblocking(int fd, bool enabled = true);
@@ -47,12 +46,7 @@ int socket_type(int fd);
 int socket_family(int fd);
 int pending_socket_error(int fd);
 
-struct AddrInfo {
-  int family;
-  int type;
-  int protocol;
-  SocketAddress address;
-};
+using aiocpp::AddrInfo;
 
 // getaddrinfo, returning std::system_error (gai_category) on failure.
 // Blocking: call it on a worker thread unless `numeric_only`.

@@ -42,6 +42,10 @@ void EpollBackend::close() noexcept {
   auto connectors = std::move(connectors_);
   connectors_.clear();
   connectors.clear();
+  // Reader and writer callbacks can never run again.
+  auto watchers = std::move(fd_watchers_);
+  fd_watchers_.clear();
+  watchers.clear();
   // Listeners hold their servers; the servers' sockets close with them.
   auto listeners = std::move(listeners_);
   listeners_.clear();

@@ -41,6 +41,10 @@ class EpollBackend final : public Backend {
   void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) override;
   void stop_serving(int listen_fd) override;
   Future<void> sock_connect(int fd, const SocketAddress& address) override;
+  void add_reader(int fd, Handle callback) override;
+  bool remove_reader(int fd) override;
+  void add_writer(int fd, Handle callback) override;
+  bool remove_writer(int fd) override;
 
   // Registration: `events` of 0 keeps the fd registered but silent.
   void add(int fd, std::uint32_t events, IoWatcher* watcher);
@@ -56,6 +60,9 @@ class EpollBackend final : public Backend {
  private:
   class Listener;
   class Connector;
+  class FdWatcher;
+  void set_fd_callback(int fd, Handle callback, bool writer);
+  bool clear_fd_callback(int fd, bool writer);
 
   LoopImpl& loop_;
   int epoll_fd_ = -1;
@@ -66,6 +73,7 @@ class EpollBackend final : public Backend {
   std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
   SocketTransport* transports_ = nullptr;  // intrusive list through the transports
   std::unordered_map<Connector*, std::shared_ptr<Connector>> connectors_;
+  std::unordered_map<int, std::shared_ptr<FdWatcher>> fd_watchers_;
 };
 
 }  // namespace aiocpp::detail

@@ -1,0 +1,113 @@
+// add_reader / add_writer on epoll (asyncio's selector loop methods of the
+// same names): a callback per descriptor and direction, run on each readiness.
+
+#include <cerrno>
+
+#include "core/loop_impl.hpp"
+#include "posix/socket_ops.hpp"
+#include "selector/epoll_backend.hpp"
+
+namespace aiocpp::detail {
+
+class EpollBackend::FdWatcher final : public IoWatcher {
+ public:
+  FdWatcher(EpollBackend& backend, int fd) : backend_(backend), fd_(fd) {}
+
+  void on_io(std::uint32_t events) override {
+    bool failed = events & (EPOLLERR | EPOLLHUP);
+    // Copies: a callback may remove or replace itself, or the other one.
+    if ((events & EPOLLIN) || failed) run(Handle(reader), false);
+    if ((events & EPOLLOUT) || failed) run(Handle(writer), true);
+  }
+
+  // Brings the epoll registration in line with the callbacks.
+  void update() {
+    std::uint32_t wanted = (reader ? EPOLLIN : 0) | (writer ? EPOLLOUT : 0);
+    if (wanted == registered_) return;
+    epoll_event ev{};
+    ev.events = wanted;
+    ev.data.ptr = this;
+    int op = registered_ == 0 ? EPOLL_CTL_ADD : (wanted == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
+    if (epoll_ctl(backend_.epoll_fd_, op, fd_, &ev) != 0) {
+      int err = errno;
+      if (err == EEXIST) {
+        throw RuntimeError("File descriptor " + std::to_string(fd_) +
+                           " is used by a transport or server of this loop");
+      }
+      throw_os_error(err, "cannot watch file descriptor " + std::to_string(fd_));
+    }
+    registered_ = wanted;
+  }
+
+  Handle reader;
+  Handle writer;
+
+ private:
+  void run(Handle handle, bool is_writer) {
+    if (!handle) return;
+    if (handle.cancelled()) {
+      // asyncio drops a cancelled reader or writer when its fd is next ready.
+      backend_.clear_fd_callback(fd_, is_writer);
+      return;
+    }
+    handle.state()->run();
+  }
+
+  EpollBackend& backend_;
+  int fd_;
+  std::uint32_t registered_ = 0;
+};
+
+void EpollBackend::set_fd_callback(int fd, Handle callback, bool writer) {
+  if (fd < 0) throw ValueError("Invalid file descriptor: " + std::to_string(fd));
+  auto& slot = fd_watchers_[fd];
+  bool created = !slot;
+  if (created) slot = std::make_shared<FdWatcher>(*this, fd);
+  Handle& target = writer ? slot->writer : slot->reader;
+  Handle previous = std::move(target);
+  target = std::move(callback);
+  try {
+    slot->update();
+  } catch (...) {
+    target = std::move(previous);
+    if (created) fd_watchers_.erase(fd);
+    throw;
+  }
+  previous.cancel();  // replaced, as asyncio cancels the old handle
+}
+
+bool EpollBackend::clear_fd_callback(int fd, bool writer) {
+  auto it = fd_watchers_.find(fd);
+  if (it == fd_watchers_.end()) return false;
+  std::shared_ptr<FdWatcher> watcher = it->second;
+  Handle& target = writer ? watcher->writer : watcher->reader;
+  if (!target) return false;
+  Handle removed = std::move(target);
+  target = Handle();
+  removed.cancel();
+  try {
+    watcher->update();
+  } catch (...) {
+    // The descriptor was closed before being removed: epoll already forgot it.
+  }
+  if (!watcher->reader && !watcher->writer) {
+    fd_watchers_.erase(it);
+    // Lifetime: freed on the next iteration, after any event of this batch.
+    try {
+      loop_.loop.call_soon([watcher = std::move(watcher)] {});
+    } catch (...) {
+    }
+  }
+  return true;
+}
+
+void EpollBackend::add_reader(int fd, Handle callback) {
+  set_fd_callback(fd, std::move(callback), false);
+}
+bool EpollBackend::remove_reader(int fd) { return clear_fd_callback(fd, false); }
+void EpollBackend::add_writer(int fd, Handle callback) {
+  set_fd_callback(fd, std::move(callback), true);
+}
+bool EpollBackend::remove_writer(int fd) { return clear_fd_callback(fd, true); }
+
+}  // namespace aiocpp::detail
