@@ -12,33 +12,9 @@ using namespace aiocpp;
 
 namespace {
 
-class Futures : public ::testing::Test {
+class Futures : public aiocpp::testing::LoopTest {
  protected:
-  aiocpp::testing::FdLeakCheck fd_check_;  // declared first: checks after the loop is gone
-  std::shared_ptr<EventLoop> loop_ = new_event_loop();
-  std::vector<ExceptionContext> reports_;
-
-  Futures() {
-    loop_->set_exception_handler(
-        [this](EventLoop&, const ExceptionContext& c) { reports_.push_back(c); });
-  }
-  ~Futures() override {
-    reports_.clear();
-    if (!loop_->is_closed()) loop_->close();
-  }
-
-  // Runs exactly one iteration of the loop.
-  void run_once() {
-    loop_->stop();
-    loop_->run_forever();
-  }
-
-  template <class T>
-  T run(Task<T> task) {
-    return loop_->run_until_complete([](Task<T> t) -> Task<T> {
-      co_return co_await wait_for(std::move(t), 10.0);
-    }(std::move(task)));
-  }
+  Futures() { record_reports(); }
 };
 
 std::string what_of(std::exception_ptr e) {

@@ -10,40 +10,13 @@
 #include "test_support.hpp"
 
 using namespace aiocpp;
+using aiocpp::testing::fail_after;
+using aiocpp::testing::is_cancelled_error;
 using aiocpp::testing::run_bounded;
+using aiocpp::testing::sleep_then;
+using aiocpp::testing::wait_forever;
 
 namespace {
-
-Task<int> sleep_then(double delay, int value) {
-  co_await aiocpp::sleep(delay);
-  co_return value;
-}
-
-Task<int> fail_after(double delay, std::string what) {
-  co_await aiocpp::sleep(delay);
-  throw std::runtime_error(what);
-}
-
-// Never finishes by itself; records when it is cancelled.
-Task<int> wait_forever(bool* cancelled = nullptr) {
-  Future<int> never = get_running_loop().create_future<int>();
-  try {
-    co_return co_await never;
-  } catch (const CancelledError&) {
-    if (cancelled) *cancelled = true;
-    throw;
-  }
-}
-
-bool is_cancelled_error(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const CancelledError&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
 
 TEST(Gather, TupleFormGivesEachResultAndMonostateForVoid) {
   auto body = []() -> Task<int> {

@@ -18,27 +18,7 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-class LoopScheduling : public ::testing::Test {
- protected:
-  aiocpp::testing::FdLeakCheck fd_check_;  // declared first: checks after the loop is gone
-  std::shared_ptr<EventLoop> loop_ = new_event_loop();
-
-  ~LoopScheduling() override {
-    if (!loop_->is_closed()) loop_->close();
-  }
-
-  // Runs the loop until something calls stop(); fails instead of hanging.
-  void run_until_stopped(double timeout = 10.0) {
-    bool expired = false;
-    TimerHandle watchdog = loop_->call_later(timeout, [this, &expired] {
-      expired = true;
-      loop_->stop();
-    });
-    loop_->run_forever();
-    watchdog.cancel();
-    EXPECT_FALSE(expired) << "the loop was not stopped within " << timeout << " s";
-  }
-};
+class LoopScheduling : public aiocpp::testing::LoopTest {};
 
 TEST_F(LoopScheduling, CallSoonRunsCallbacksInFifoOrder) {
   std::vector<int> order;

@@ -13,33 +13,9 @@ using namespace aiocpp;
 
 namespace {
 
-class Tasks : public ::testing::Test {
+class Tasks : public aiocpp::testing::LoopTest {
  protected:
-  aiocpp::testing::FdLeakCheck fd_check_;  // declared first: checks after the loop is gone
-  std::shared_ptr<EventLoop> loop_ = new_event_loop();
-  std::vector<ExceptionContext> reports_;
-
-  Tasks() {
-    loop_->set_exception_handler(
-        [this](EventLoop&, const ExceptionContext& c) { reports_.push_back(c); });
-  }
-  ~Tasks() override {
-    reports_.clear();
-    if (!loop_->is_closed()) loop_->close();
-  }
-
-  void run_once() {
-    loop_->stop();
-    loop_->run_forever();
-  }
-
-  // Runs `task` to completion, failing with TimeoutError instead of hanging.
-  template <class T>
-  T run(Task<T> task, double timeout = 10.0) {
-    return loop_->run_until_complete([](Task<T> t, double timeout) -> Task<T> {
-      co_return co_await wait_for(std::move(t), timeout);
-    }(std::move(task), timeout));
-  }
+  Tasks() { record_reports(); }
 };
 
 Task<int> forty_two() { co_return 42; }

@@ -139,4 +139,45 @@ ChildProcess::~ChildProcess() {
   if (stdin_fd >= 0) close(stdin_fd);
 }
 
+void LoopTest::run_until_stopped(double timeout) {
+  bool expired = false;
+  TimerHandle watchdog = loop_->call_later(timeout, [this, &expired] {
+    expired = true;
+    loop_->stop();
+  });
+  loop_->run_forever();
+  watchdog.cancel();
+  EXPECT_FALSE(expired) << "the loop was not stopped within " << timeout << " s";
+}
+
+Task<int> sleep_then(double delay, int value) {
+  co_await aiocpp::sleep(delay);
+  co_return value;
+}
+
+Task<int> fail_after(double delay, std::string what) {
+  co_await aiocpp::sleep(delay);
+  throw std::runtime_error(what);
+}
+
+Task<int> wait_forever(bool* cancelled) {
+  Future<int> never = get_running_loop().create_future<int>();
+  try {
+    co_return co_await never;
+  } catch (const CancelledError&) {
+    if (cancelled) *cancelled = true;
+    throw;
+  }
+}
+
+bool is_cancelled_error(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const CancelledError&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace aiocpp::testing

@@ -51,6 +51,49 @@ struct ChildProcess {
 };
 std::unique_ptr<ChildProcess> spawn(const std::vector<std::string>& argv, bool pipe_stdin = false);
 
+// A fresh loop per test, closed afterwards, with no descriptor left behind.
+class LoopTest : public ::testing::Test {
+ protected:
+  FdLeakCheck fd_check_;  // declared first: checks after the loop is gone
+  std::shared_ptr<EventLoop> loop_ = new_event_loop();
+  std::vector<ExceptionContext> reports_;
+
+  ~LoopTest() override {
+    reports_.clear();
+    if (!loop_->is_closed()) loop_->close();
+  }
+
+  // Collects what reaches the loop's exception handler into reports_.
+  void record_reports() {
+    loop_->set_exception_handler(
+        [this](EventLoop&, const ExceptionContext& c) { reports_.push_back(c); });
+  }
+
+  // Runs exactly one iteration of the loop.
+  void run_once() {
+    loop_->stop();
+    loop_->run_forever();
+  }
+
+  // Runs `task` to completion, failing with TimeoutError instead of hanging.
+  template <class T>
+  T run(Task<T> task, double timeout = 10.0) {
+    return loop_->run_until_complete([](Task<T> t, double timeout) -> Task<T> {
+      co_return co_await wait_for(std::move(t), timeout);
+    }(std::move(task), timeout));
+  }
+
+  // Runs the loop until something calls stop(); fails instead of hanging.
+  void run_until_stopped(double timeout = 20.0);
+};
+
+// Coroutines the task tests share.
+Task<int> sleep_then(double delay, int value);
+Task<int> fail_after(double delay, std::string what);
+// Never finishes by itself; records when it is cancelled.
+Task<int> wait_forever(bool* cancelled = nullptr);
+bool is_cancelled_error(const std::exception_ptr& e);
+
 // The interpreter that has Debian's packages: always /usr/bin/python3.
 inline const char* python() { return "/usr/bin/python3"; }
 
