@@ -61,6 +61,14 @@ struct ConnectionOptions {
   std::optional<std::pair<std::string, int>> local_addr;
 };
 
+// Keyword arguments of create_unix_server.
+struct UnixServerOptions {
+  int sock = -1;  // an existing listening AF_UNIX socket to serve instead of a path
+  int backlog = 100;
+  bool start_serving = true;
+  bool cleanup_socket = true;  // remove the socket file when the server closes
+};
+
 // What create_connection returns: `auto [transport, protocol] = co_await ...`.
 template <class P = BaseProtocol>
 struct Connection {
@@ -172,9 +180,37 @@ class EventLoop {
   template <class F>
   auto create_connection(F factory, ConnectionOptions options);
 
+  // --- Unix sockets -------------------------------------------------------------------
+  // Listens on `path`, replacing a stale socket file; the file is removed
+  // again when the server closes (if it is still ours).
+  Task<std::shared_ptr<Server>> create_unix_server(ProtocolFactory factory, std::string path,
+                                                   UnixServerOptions options = {});
+  // Serves `options.sock`, an existing AF_UNIX stream socket.
+  Task<std::shared_ptr<Server>> create_unix_server(ProtocolFactory factory,
+                                                   UnixServerOptions options);
+  template <class F>
+  auto create_unix_connection(F factory, std::string path);
+  // Wraps a connected AF_UNIX stream socket.
+  template <class F>
+  auto create_unix_connection(F factory, int sock);
+  // Wraps a socket accepted elsewhere (TCP or unix) in a transport.
+  template <class F>
+  auto connect_accepted_socket(F factory, int sock);
+
   detail::LoopImpl& impl() noexcept { return *impl_; }
 
  private:
+  template <class P>
+  static Task<Connection<P>> typed(Task<Connection<BaseProtocol>> connecting) {
+    auto c = co_await connecting;
+    co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
+  }
+  // Takes ownership of the connected socket `fd`.
+  Task<Connection<BaseProtocol>> wrap_connected_socket(ProtocolFactory factory, int fd);
+  Task<Connection<BaseProtocol>> create_unix_connection_impl(ProtocolFactory factory,
+                                                             std::optional<std::string> path,
+                                                             int sock);
+  Task<Connection<BaseProtocol>> connect_accepted_socket_impl(ProtocolFactory factory, int sock);
   Task<Connection<BaseProtocol>> create_connection_impl(ProtocolFactory factory,
                                                         std::optional<std::string> host, int port,
                                                         ConnectionOptions options);
@@ -311,26 +347,41 @@ T EventLoop::run_until_complete(Task<T> task) {
   return run_until_complete(static_cast<Future<T>&>(task));
 }
 
+// The conversions to ProtocolFactory happen here, outside any co_await
+// expression (see the README's note on GCC 12).
 template <class F>
 auto EventLoop::create_connection(F factory, std::string host, int port,
                                   ConnectionOptions options) {
   using P = typename std::invoke_result_t<F&>::element_type;
-  return [](EventLoop* loop, F factory, std::string host, int port,
-            ConnectionOptions options) -> Task<Connection<P>> {
-    auto c = co_await loop->create_connection_impl(ProtocolFactory(std::move(factory)),
-                                                   std::move(host), port, std::move(options));
-    co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
-  }(this, std::move(factory), std::move(host), port, std::move(options));
+  return typed<P>(create_connection_impl(ProtocolFactory(std::move(factory)), std::move(host), port,
+                                         std::move(options)));
 }
 
 template <class F>
 auto EventLoop::create_connection(F factory, ConnectionOptions options) {
   using P = typename std::invoke_result_t<F&>::element_type;
-  return [](EventLoop* loop, F factory, ConnectionOptions options) -> Task<Connection<P>> {
-    auto c = co_await loop->create_connection_impl(ProtocolFactory(std::move(factory)),
-                                                   std::nullopt, 0, std::move(options));
-    co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
-  }(this, std::move(factory), std::move(options));
+  return typed<P>(create_connection_impl(ProtocolFactory(std::move(factory)), std::nullopt, 0,
+                                         std::move(options)));
+}
+
+template <class F>
+auto EventLoop::create_unix_connection(F factory, std::string path) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return typed<P>(
+      create_unix_connection_impl(ProtocolFactory(std::move(factory)), std::move(path), -1));
+}
+
+template <class F>
+auto EventLoop::create_unix_connection(F factory, int sock) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return typed<P>(
+      create_unix_connection_impl(ProtocolFactory(std::move(factory)), std::nullopt, sock));
+}
+
+template <class F>
+auto EventLoop::connect_accepted_socket(F factory, int sock) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return typed<P>(connect_accepted_socket_impl(ProtocolFactory(std::move(factory)), sock));
 }
 
 }  // namespace aiocpp

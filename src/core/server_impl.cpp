@@ -1,5 +1,6 @@
 #include "core/server_impl.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aiocpp/tasks.hpp"
@@ -41,6 +42,14 @@ void ServerImpl::close() {
     ::close(fd);
   }
   serving_ = false;
+  if (!unix_path_.empty()) {
+    struct stat st;
+    if (::stat(unix_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == unix_device_ &&
+        st.st_ino == unix_inode_) {
+      ::unlink(unix_path_.c_str());
+    }
+    unix_path_.clear();
+  }
   if (serving_forever_.valid() && !serving_forever_.done()) serving_forever_.cancel();
   if (active_count_ == 0) wake_waiters();
 }

@@ -25,6 +25,13 @@ class ServerImpl final : public Server {
   // Starts listening and accepting at once (create_server's start_serving=true).
   void start_serving_now();
   const ProtocolFactory& protocol_factory() const { return factory_; }
+  // A unix server removes its socket file on close, if the file is still
+  // the socket it bound (same device and inode).
+  void remove_on_close(std::string path, unsigned long device, unsigned long inode) {
+    unix_path_ = std::move(path);
+    unix_device_ = device;
+    unix_inode_ = inode;
+  }
   // Transports of accepted connections report in and out.
   void attach() noexcept { ++active_count_; }
   void detach() noexcept;
@@ -44,6 +51,9 @@ class ServerImpl final : public Server {
   int active_count_ = 0;
   std::vector<Future<void>> waiters_;
   Future<void> serving_forever_;
+  std::string unix_path_;
+  unsigned long unix_device_ = 0;
+  unsigned long unix_inode_ = 0;
 };
 
 }  // namespace aiocpp::detail

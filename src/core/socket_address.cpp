@@ -48,7 +48,10 @@ SocketAddress SocketAddress::from_unix_path(const std::string& path) {
   }
   un->sun_family = AF_UNIX;
   std::memcpy(un->sun_path, path.data(), path.size());
-  out.length_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  // An abstract address (leading NUL) is exactly its bytes; a path has its NUL.
+  bool abstract = !path.empty() && path[0] == '\0';
+  out.length_ =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
   return out;
 }
 

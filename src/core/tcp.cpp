@@ -29,14 +29,6 @@ std::system_error bind_error(int code, const SocketAddress& address) {
                                     ": " + lower(std::strerror(code)));
 }
 
-void check_stream_socket(int fd) {
-  int type = detail::socket_type(fd);
-  if (type < 0) detail::throw_os_error(-type, "not a socket: fd " + std::to_string(fd));
-  if (type != SOCK_STREAM) {
-    throw ValueError("A Stream Socket was expected, got fd " + std::to_string(fd));
-  }
-}
-
 }  // namespace
 
 Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory, std::string host,
@@ -110,7 +102,7 @@ Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
 Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
                                                        ServerOptions options) {
   if (options.sock < 0) throw ValueError("Neither host/port nor sock were specified");
-  check_stream_socket(options.sock);
+  detail::check_stream_socket(options.sock);
   detail::set_nonblocking(options.sock);
   auto server = std::make_shared<detail::ServerImpl>(*this, std::vector<int>{options.sock},
                                                      std::move(factory), options.backlog);
@@ -195,11 +187,16 @@ Task<Connection<BaseProtocol>> EventLoop::create_connection_impl(ProtocolFactory
     if (options.sock < 0) {
       throw ValueError("host and port was not specified and no sock specified");
     }
-    check_stream_socket(options.sock);
+    detail::check_stream_socket(options.sock);
     detail::set_nonblocking(options.sock);
     fd = detail::UniqueFd(options.sock);
   }
 
+  co_return co_await wrap_connected_socket(std::move(factory), fd.release());
+}
+
+Task<Connection<BaseProtocol>> EventLoop::wrap_connected_socket(ProtocolFactory factory, int sock) {
+  detail::UniqueFd fd(sock);
   std::shared_ptr<BaseProtocol> protocol = factory();
   if (!protocol) throw ValueError("the protocol factory returned no protocol");
   Future<void> waiter = create_future<void>();

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "aiocpp/errors.hpp"
+
 namespace aiocpp::detail {
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
@@ -63,6 +65,17 @@ static int int_option(int fd, int level, int name) {
 int socket_type(int fd) { return int_option(fd, SOL_SOCKET, SO_TYPE); }
 int socket_family(int fd) { return int_option(fd, SOL_SOCKET, SO_DOMAIN); }
 int pending_socket_error(int fd) { return int_option(fd, SOL_SOCKET, SO_ERROR); }
+
+void check_stream_socket(int fd, int family) {
+  int type = socket_type(fd);
+  if (type < 0) throw_os_error(-type, "not a socket: fd " + std::to_string(fd));
+  if (family == AF_UNIX && (type != SOCK_STREAM || socket_family(fd) != AF_UNIX)) {
+    throw ValueError("A UNIX Domain Stream Socket was expected, got fd " + std::to_string(fd));
+  }
+  if (type != SOCK_STREAM) {
+    throw ValueError("A Stream Socket was expected, got fd " + std::to_string(fd));
+  }
+}
 
 std::vector<AddrInfo> getaddrinfo_blocking(const std::string* host, int port, int family, int type,
                                            int protocol, int flags) {

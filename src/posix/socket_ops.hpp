@@ -45,6 +45,8 @@ void set_int_option(int fd, int level, int name, int value);
 int socket_type(int fd);
 int socket_family(int fd);
 int pending_socket_error(int fd);
+// ValueError unless `fd` is a stream socket (of `family`, when not 0), in asyncio's words.
+void check_stream_socket(int fd, int family = 0);
 
 using aiocpp::AddrInfo;
 
