@@ -350,4 +350,14 @@ class StopSignals {
   std::thread thread_;
 };
 
+// input(prompt): prints the prompt, reads one line (without its newline).
+// Nothing at the end of stdin (where Python raises EOFError).
+inline std::optional<std::string> input(std::string_view prompt) {
+  std::cout << prompt << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) return std::nullopt;
+  py_decode(line);  // stdin is UTF-8 text: throws on anything else, as input() does
+  return line;
+}
+
 }  // namespace examples

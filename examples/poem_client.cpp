@@ -28,16 +28,6 @@
 
 namespace {
 
-// input(prompt): prints the prompt, reads one line (without its newline).
-// Nothing at the end of stdin (where Python raises EOFError).
-std::optional<std::string> input(std::string_view prompt) {
-  std::cout << prompt << std::flush;
-  std::string line;
-  if (!std::getline(std::cin, line)) return std::nullopt;
-  examples::py_decode(line);  // stdin is UTF-8 text: throws on anything else, as input() does
-  return line;
-}
-
 class EchoClientProtocol : public aiocpp::Protocol {
  public:
   EchoClientProtocol(aiocpp::EventLoop& loop, bool& lost) : loop_(loop), lost_(lost) {
@@ -58,7 +48,7 @@ class EchoClientProtocol : public aiocpp::Protocol {
     try {
       message = find_next(data);
     } catch (const std::out_of_range&) {  // IndexError, ValueError
-      std::optional<std::string> line = input("input message:");
+      std::optional<std::string> line = examples::input("input message:");
       if (!line) {
         transport_->close();
         return;

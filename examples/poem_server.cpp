@@ -25,16 +25,6 @@
 
 namespace {
 
-// input(prompt): prints the prompt, reads one line (without its newline).
-// Nothing at the end of stdin (where Python raises EOFError).
-std::optional<std::string> input(std::string_view prompt) {
-  std::cout << prompt << std::flush;
-  std::string line;
-  if (!std::getline(std::cin, line)) return std::nullopt;
-  examples::py_decode(line);  // stdin is UTF-8 text: throws on anything else, as input() does
-  return line;
-}
-
 class EchoServerClientProtocol : public aiocpp::Protocol {
  public:
   void connection_made(aiocpp::Transport& transport) override {
@@ -50,7 +40,7 @@ class EchoServerClientProtocol : public aiocpp::Protocol {
     try {
       reply = find_next(data);
     } catch (const std::out_of_range&) {  // IndexError, ValueError
-      std::optional<std::string> line = input("input the message:");
+      std::optional<std::string> line = examples::input("input the message:");
       if (!line) {
         transport_->close();
         return;

@@ -92,10 +92,7 @@ Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
   for (auto& s : sockets) fds.push_back(s.release());
   auto server = std::make_shared<detail::ServerImpl>(*this, std::move(fds), std::move(factory),
                                                      options.backlog);
-  if (options.start_serving) {
-    server->start_serving_now();
-    co_await aiocpp::sleep(0);
-  }
+  if (options.start_serving) co_await server->start_serving();
   co_return server;
 }
 
@@ -106,10 +103,7 @@ Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
   detail::set_nonblocking(options.sock);
   auto server = std::make_shared<detail::ServerImpl>(*this, std::vector<int>{options.sock},
                                                      std::move(factory), options.backlog);
-  if (options.start_serving) {
-    server->start_serving_now();
-    co_await aiocpp::sleep(0);
-  }
+  if (options.start_serving) co_await server->start_serving();
   co_return server;
 }
 

@@ -43,10 +43,7 @@ Task<std::shared_ptr<Server>> EventLoop::create_unix_server(ProtocolFactory fact
   if (options.cleanup_socket && !is_abstract(path) && ::stat(path.c_str(), &st) == 0) {
     server->remove_on_close(path, st.st_dev, st.st_ino);
   }
-  if (options.start_serving) {
-    server->start_serving_now();
-    co_await aiocpp::sleep(0);
-  }
+  if (options.start_serving) co_await server->start_serving();
   co_return server;
 }
 
@@ -57,10 +54,7 @@ Task<std::shared_ptr<Server>> EventLoop::create_unix_server(ProtocolFactory fact
   detail::set_nonblocking(options.sock);
   auto server = std::make_shared<detail::ServerImpl>(*this, std::vector<int>{options.sock},
                                                      std::move(factory), options.backlog);
-  if (options.start_serving) {
-    server->start_serving_now();
-    co_await aiocpp::sleep(0);
-  }
+  if (options.start_serving) co_await server->start_serving();
   co_return server;
 }
 
