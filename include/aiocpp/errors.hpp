@@ -26,6 +26,13 @@ class CancelledError {
   std::string message_;
 };
 
+// What aiocpp::run throws when Ctrl-C (SIGINT) cancelled its main task, as
+// asyncio.run raises KeyboardInterrupt. Not a std::exception, like CancelledError.
+class KeyboardInterrupt {
+ public:
+  const char* what() const noexcept { return "KeyboardInterrupt"; }
+};
+
 // asyncio.TimeoutError (an alias of the builtin TimeoutError since 3.11).
 class TimeoutError : public std::runtime_error {
  public:

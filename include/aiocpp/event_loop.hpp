@@ -3,9 +3,11 @@
 // One loop per thread; every method runs on the loop's thread except
 // call_soon_threadsafe.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -146,6 +148,18 @@ class EventLoop {
   void add_writer(int fd, F&& callback, Args&&... args);
   bool remove_writer(int fd);
 
+  // --- Signals (POSIX) --------------------------------------------------------------
+  // `callback(args...)` runs on the loop's thread each time `sig` arrives, even
+  // if it arrived while the loop was not running. Replaces this loop's earlier
+  // handler for `sig`; the process's previous action comes back on removal or
+  // when the loop closes. ValueError for a number out of range, RuntimeError
+  // for SIGKILL and SIGSTOP ("sig 9 cannot be caught"). A signal belongs to
+  // one loop at a time: the loop that added a handler last receives it.
+  template <class F, class... Args>
+  void add_signal_handler(int sig, F&& callback, Args&&... args);
+  // Whether a handler was registered.
+  bool remove_signal_handler(int sig);
+
   // --- Executors ----------------------------------------------------------------------
   // Runs `fn()` on `executor` (the default one when null) and completes the
   // returned future with its result or exception, on the loop's thread.
@@ -197,6 +211,34 @@ class EventLoop {
   template <class F>
   auto connect_accepted_socket(F factory, int sock);
 
+  // --- Low-level socket operations (asyncio's sock_* methods) -----------------------
+  // Each takes a non-blocking socket (ValueError otherwise) that the caller
+  // keeps owning, tries the call at once, and waits for readiness only when the
+  // kernel says it would block. Cancelling one stops watching the socket and
+  // leaves it usable. Buffers passed by span must outlive the operation.
+  Task<std::string> sock_recv(int sock, std::size_t nbytes);
+  Task<std::size_t> sock_recv_into(int sock, std::span<char> buffer);
+  Task<std::pair<std::string, SocketAddress>> sock_recvfrom(int sock, std::size_t bufsize);
+  // Receives at most `nbytes` (all of `buffer` when 0).
+  Task<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(int sock, std::span<char> buffer,
+                                                                 std::size_t nbytes = 0);
+  // Sends all of `data`; on failure, how much was sent is unknown (as in asyncio).
+  Task<void> sock_sendall(int sock, std::string data);
+  Task<std::size_t> sock_sendto(int sock, std::string data, SocketAddress address);
+  Task<void> sock_connect(int sock, SocketAddress address);
+  // Resolves `host` (for the socket's family and type) on the executor first
+  // unless it is a numeric address.
+  Task<void> sock_connect(int sock, std::string host, int port);
+  // Returns the accepted connection, non-blocking and close-on-exec, owned by
+  // the caller, and the peer's address.
+  Task<std::pair<int, SocketAddress>> sock_accept(int sock);
+  // Sends `count` bytes (to end of file when unset) of `file` from `offset`
+  // with the kernel's sendfile, else (when `fallback`) by reading and sending.
+  // Returns the bytes sent; the file's position ends after them.
+  Task<std::size_t> sock_sendfile(int sock, int file, std::int64_t offset = 0,
+                                  std::optional<std::size_t> count = std::nullopt,
+                                  bool fallback = true);
+
   detail::LoopImpl& impl() noexcept { return *impl_; }
 
  private:
@@ -217,6 +259,7 @@ class EventLoop {
   Handle schedule_soon(detail::HandleState* state);
   Handle unscheduled(detail::HandleState* state);
   void watch_fd(int fd, Handle callback, bool writer);
+  void set_signal_handler(int sig, Handle callback);
   Executor& executor_for(Executor* executor);
   Handle schedule_soon_threadsafe(detail::HandleState* state);
   TimerHandle schedule_at(detail::HandleState* state, double when);
@@ -285,6 +328,13 @@ void EventLoop::add_writer(int fd, F&& callback, Args&&... args) {
   detail::HandleState* state = new_handle();
   state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
   watch_fd(fd, unscheduled(state), true);
+}
+
+template <class F, class... Args>
+void EventLoop::add_signal_handler(int sig, F&& callback, Args&&... args) {
+  detail::HandleState* state = new_handle();
+  state->callback.emplace(bind(std::forward<F>(callback), std::forward<Args>(args)...));
+  set_signal_handler(sig, unscheduled(state));
 }
 
 template <class F>

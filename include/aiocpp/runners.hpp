@@ -2,6 +2,9 @@
 // aiocpp::run: asyncio.run. Creates a loop, runs the task to completion,
 // cancels whatever tasks are left, shuts down the default executor and closes
 // the loop. RuntimeError when called while a loop is running on this thread.
+// On the main thread, while SIGINT has its default action, the first Ctrl-C
+// cancels the main task (and run throws KeyboardInterrupt if that ends it);
+// a second Ctrl-C has the default action again.
 
 #include <type_traits>
 
@@ -21,6 +24,8 @@ void cancel_all_tasks(EventLoop& loop);
 // Everything asyncio.run does after the main task, in its order.
 void finish_run(EventLoop& loop) noexcept;
 std::shared_ptr<EventLoop> start_run(const RunOptions& options);
+// Makes SIGINT cancel `main` (see above); the flag says whether it did.
+std::shared_ptr<bool> cancel_on_sigint(EventLoop& loop, TaskBase& main);
 }  // namespace detail
 
 template <class T>
@@ -31,10 +36,16 @@ T run(Task<T> main, RunOptions options = {}) {
     ~Finish() { detail::finish_run(loop); }
   } finish{*loop};
   Task<T> task = loop->create_task(std::move(main));
-  if constexpr (std::is_void_v<T>) {
-    loop->run_until_complete(std::move(task));
-  } else {
-    return loop->run_until_complete(std::move(task));
+  std::shared_ptr<bool> interrupted = detail::cancel_on_sigint(*loop, *task.task());
+  try {
+    if constexpr (std::is_void_v<T>) {
+      loop->run_until_complete(std::move(task));
+    } else {
+      return loop->run_until_complete(std::move(task));
+    }
+  } catch (const CancelledError&) {
+    if (*interrupted) throw KeyboardInterrupt();
+    throw;
   }
 }
 

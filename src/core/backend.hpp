@@ -41,6 +41,10 @@ class Backend {
   // Connects a non-blocking socket; the future fails with std::system_error.
   virtual Future<void> sock_connect(int fd, const SocketAddress& address) = 0;
 
+  // Completes once `fd` is readable (writable); cancelling the future stops
+  // watching it. The building block of the sock_* operations.
+  virtual Future<void> wait_ready(int fd, bool writable) = 0;
+
   // add_reader / add_writer: `callback` runs each time `fd` is readable
   // (writable) until removed; a new callback replaces the old one.
   // remove_* return whether a callback was registered.

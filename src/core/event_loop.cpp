@@ -3,6 +3,7 @@
 #include "aiocpp/event_loop.hpp"
 
 #include "core/loop_impl.hpp"
+#include "core/signal_handlers.hpp"
 
 namespace aiocpp {
 
@@ -76,6 +77,7 @@ void EventLoop::close() {
   for (auto& task : s.pending_tasks()) task->abandon();
   s.drop_pending_callbacks();
   s.shutdown_default_executor();
+  if (s.signals) s.signals->remove_all();
   s.backend->close();
 }
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/signal_handlers.hpp"
+#include "posix/sigpipe.hpp"
 #include "selector/epoll_backend.hpp"
 
 namespace aiocpp::detail {
@@ -27,6 +29,7 @@ constexpr std::size_t min_timers_to_compact = 100;
 
 LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options)
     : loop(owner), read_buffer_(new char[read_buffer_size]) {
+  ignore_sigpipe_once();
   switch (options.backend) {
     case aiocpp::Backend::selector:
       backend = std::make_unique<EpollBackend>(*this);

@@ -16,6 +16,8 @@
 
 namespace aiocpp::detail {
 
+class SignalHandlers;
+
 class LoopImpl {
  public:
   LoopImpl(EventLoop& loop, LoopOptions options);
@@ -23,6 +25,8 @@ class LoopImpl {
 
   EventLoop& loop;
   std::unique_ptr<Backend> backend;
+  // Created by the first add_signal_handler; destroyed before the backend.
+  std::unique_ptr<SignalHandlers> signals;
 
   // --- scheduling -----------------------------------------------------------
   void push_ready(HandleState* handle) noexcept { ready_next_.push_back(handle); }

@@ -2,6 +2,10 @@
 
 #include "aiocpp/runners.hpp"
 
+#include <unistd.h>
+
+#include <csignal>
+
 #include "aiocpp/tasks.hpp"
 #include "core/loop_impl.hpp"
 
@@ -17,6 +21,25 @@ std::shared_ptr<EventLoop> start_run(const RunOptions& options) {
   loop->set_debug(options.debug);
   set_event_loop(loop);
   return loop;
+}
+
+std::shared_ptr<bool> cancel_on_sigint(EventLoop& loop, TaskBase& main) {
+  auto interrupted = std::make_shared<bool>(false);
+  if (::gettid() != ::getpid()) return interrupted;  // not the main thread
+  struct sigaction current {};
+  if (sigaction(SIGINT, nullptr, &current) != 0 || current.sa_handler != SIG_DFL ||
+      (current.sa_flags & SA_SIGINFO)) {
+    return interrupted;  // the program handles SIGINT itself
+  }
+  Ref<TaskBase> task(&main);
+  loop.add_signal_handler(SIGINT, [&loop, task, interrupted] {
+    *interrupted = true;
+    // Back to the default action: a second Ctrl-C stops a program that
+    // does not give up on the first.
+    loop.remove_signal_handler(SIGINT);
+    task->cancel();
+  });
+  return interrupted;
 }
 
 void cancel_all_tasks(EventLoop& loop) {

@@ -45,7 +45,8 @@ void set_nonblocking(int fd, bool enabled) {
 
 bool is_nonblocking(int fd) {
   int flags = fcntl(fd, F_GETFL);
-  return flags >= 0 && (flags & O_NONBLOCK);
+  if (flags < 0) throw_os_error(errno, "fcntl(F_GETFL) on fd " + std::to_string(fd));
+  return flags & O_NONBLOCK;
 }
 
 void set_int_option(int fd, int level, int name, int value) {

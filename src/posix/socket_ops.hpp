@@ -40,6 +40,7 @@ using aiocpp::gai_category;
 
 UniqueFd make_socket(int family, int type, int protocol);
 void set_nonblocking(int fd, bool enabled = true);
+// std::system_error (EBADF, ...) when `fd` is not an open descriptor.
 bool is_nonblocking(int fd);
 void set_int_option(int fd, int level, int name, int value);
 int socket_type(int fd);

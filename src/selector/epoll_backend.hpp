@@ -41,6 +41,7 @@ class EpollBackend final : public Backend {
   void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) override;
   void stop_serving(int listen_fd) override;
   Future<void> sock_connect(int fd, const SocketAddress& address) override;
+  Future<void> wait_ready(int fd, bool writable) override;
   void add_reader(int fd, Handle callback) override;
   bool remove_reader(int fd) override;
   void add_writer(int fd, Handle callback) override;

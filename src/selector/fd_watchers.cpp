@@ -22,7 +22,8 @@ class EpollBackend::FdWatcher final : public IoWatcher {
 
   // Brings the epoll registration in line with the callbacks.
   void update() {
-    std::uint32_t wanted = (reader ? EPOLLIN : 0) | (writer ? EPOLLOUT : 0);
+    std::uint32_t wanted =
+        (reader ? std::uint32_t{EPOLLIN} : 0u) | (writer ? std::uint32_t{EPOLLOUT} : 0u);
     if (wanted == registered_) return;
     epoll_event ev{};
     ev.events = wanted;
@@ -99,6 +100,39 @@ bool EpollBackend::clear_fd_callback(int fd, bool writer) {
     }
   }
   return true;
+}
+
+// Lifetime: the watcher's handle owns the Waiter, which owns the future; the
+// future's done callback holds only a weak reference, so an abandoned wait
+// (loop closed, watcher replaced by add_reader) leaves no cycle behind.
+namespace {
+struct Waiter {
+  Future<void> ready;
+};
+}  // namespace
+
+Future<void> EpollBackend::wait_ready(int fd, bool writable) {
+  Future<void> ready = loop_.loop.create_future<void>();
+  auto waiter = std::make_shared<Waiter>(Waiter{ready});
+  HandleState* state = HandleState::make();
+  state->loop = &loop_.loop;
+  state->refs = 1;
+  state->callback.emplace([waiter] {
+    if (!waiter->ready.done()) waiter->ready.set_result();
+  });
+  Handle handle(Ref<HandleState>::adopt(state));
+  set_fd_callback(fd, handle, writable);
+  std::weak_ptr<Waiter> weak = waiter;
+  ready.add_done_callback([this, fd, writable, weak, state] {
+    // Still registered only while the waiter (owned by our handle) lives:
+    // then `state` is our handle, not a recycled one.
+    if (weak.expired()) return;
+    auto it = fd_watchers_.find(fd);
+    if (it == fd_watchers_.end()) return;
+    Handle& current = writable ? it->second->writer : it->second->reader;
+    if (current.state() == state) clear_fd_callback(fd, writable);
+  });
+  return ready;
 }
 
 void EpollBackend::add_reader(int fd, Handle callback) {

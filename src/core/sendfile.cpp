@@ -1,0 +1,113 @@
+#include "core/sendfile.hpp"
+
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/loop_impl.hpp"
+#include "posix/socket_ops.hpp"
+
+namespace aiocpp::detail {
+
+namespace {
+
+// What one sendfile(2) call may move (Linux caps it just below 2 GiB anyway).
+constexpr std::size_t max_native_chunk = std::size_t{1} << 30;
+// asyncio's SENDFILE_FALLBACK_READBUFFER_SIZE.
+constexpr std::size_t fallback_chunk = 256 * 1024;
+
+void update_file_position(int file, std::int64_t offset, std::size_t sent) noexcept {
+  if (sent > 0)
+    ::lseek(file, static_cast<off_t>(offset + static_cast<std::int64_t>(sent)), SEEK_SET);
+}
+
+}  // namespace
+
+void check_sendfile_params(int sock, std::int64_t offset, std::optional<std::size_t> count) {
+  if (socket_type(sock) != SOCK_STREAM) {
+    throw ValueError("only SOCK_STREAM type sockets are supported");
+  }
+  if (count && *count == 0) throw ValueError("count must be a positive integer (got 0)");
+  if (offset < 0) {
+    throw ValueError("offset must be a non-negative integer (got " + std::to_string(offset) + ")");
+  }
+}
+
+Task<std::size_t> sendfile_native(EventLoop& loop, int sock, int file, std::int64_t offset,
+                                  std::optional<std::size_t> count) {
+  struct stat info {};
+  if (::fstat(file, &info) != 0 || !S_ISREG(info.st_mode)) {
+    throw SendfileNotAvailableError("not a regular file");
+  }
+  off_t position = static_cast<off_t>(offset);
+  std::size_t sent = 0;
+  std::exception_ptr failure;
+  try {
+    for (;;) {
+      std::size_t wanted = count ? *count - sent : max_native_chunk;
+      if (wanted == 0) break;
+      ssize_t n = ::sendfile(sock, file, &position, std::min(wanted, max_native_chunk));
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n == 0) break;  // end of file
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        co_await impl_of(loop).backend->wait_ready(sock, true);
+        continue;
+      }
+      // Before any byte went, a failure usually means this file/socket pair
+      // is not one the kernel can splice: let the caller fall back.
+      if (sent == 0) throw SendfileNotAvailableError("os.sendfile call failed");
+      if (err == ENOTCONN) throw os_error(err, "socket is not connected");
+      throw os_error(err, "sendfile");
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  update_file_position(file, offset, sent);
+  if (failure) std::rethrow_exception(failure);
+  co_return sent;
+}
+
+Task<std::size_t> sendfile_fallback(EventLoop& loop, int file, std::int64_t offset,
+                                    std::optional<std::size_t> count, SendChunk send) {
+  if (offset != 0 && ::lseek(file, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    throw_os_error(errno, "seek to offset " + std::to_string(offset));
+  }
+  std::size_t sent = 0;
+  std::exception_ptr failure;
+  try {
+    for (;;) {
+      std::size_t wanted = std::min(count ? *count - sent : fallback_chunk, fallback_chunk);
+      if (wanted == 0) break;
+      auto read_chunk = [file, wanted] {
+        std::string chunk(wanted, '\0');
+        ssize_t n;
+        do {
+          n = ::read(file, chunk.data(), wanted);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) throw_os_error(errno, "read");
+        chunk.resize(static_cast<std::size_t>(n));
+        return chunk;
+      };
+      std::string chunk = co_await loop.run_in_executor(nullptr, read_chunk);
+      if (chunk.empty()) break;  // end of file
+      std::size_t size = chunk.size();
+      co_await send(std::move(chunk));
+      sent += size;
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  update_file_position(file, offset, sent);
+  if (failure) std::rethrow_exception(failure);
+  co_return sent;
+}
+
+}  // namespace aiocpp::detail
