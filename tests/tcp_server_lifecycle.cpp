@@ -223,3 +223,63 @@ TEST(TcpServerLifecycle, ClosingTheLoopWithAPendingWaitClosed) {
 }
 
 }  // namespace
+
+namespace {
+
+// Two clients connected to one server; the server's protocols in `peers`.
+struct TwoClients {
+  std::shared_ptr<Server> server;
+  std::vector<std::shared_ptr<Recorder>> clients;
+  std::vector<std::shared_ptr<Recorder>> peers;
+};
+
+Task<TwoClients> connect_two() {
+  auto& loop = get_running_loop();
+  Acceptor<> acceptor;
+  TwoClients out;
+  out.server = co_await loop.create_server(acceptor.factory(), "127.0.0.1", 0);
+  auto factory = [] { return std::make_shared<Recorder>(); };
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto c = co_await loop.create_connection(factory, "127.0.0.1", port_of(*out.server));
+    out.clients.push_back(c.protocol);
+    out.peers.push_back(co_await acceptor.nth(i));
+  }
+  co_return out;
+}
+
+}  // namespace
+
+TEST(TcpServerLifecycle, CloseClientsClosesEveryAcceptedConnectionAfterItsBufferDrains) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    TwoClients t = co_await connect_two();
+    t.peers[0]->transport->write("last words");
+    t.server->close();
+    Task<void> closed = get_running_loop().create_task(t.server->wait_closed());
+    co_await aiocpp::sleep(0);
+    EXPECT_FALSE(closed.done()) << "3.12 semantics: connections are still open";
+    t.server->close_clients();
+    for (auto& p : t.peers) co_await arrives(p->lost, "server side connection_lost");
+    for (auto& c : t.clients) co_await arrives(c->eof, "client sees EOF");
+    EXPECT_EQ(t.clients[0]->received, "last words") << "close() flushes, unlike abort()";
+    co_await arrives(closed, "wait_closed once the clients are gone");
+    for (auto& c : t.clients) c->transport->close();
+    for (auto& c : t.clients) co_await arrives(c->lost, "client connection_lost");
+  }());
+}
+
+TEST(TcpServerLifecycle, AbortClientsResetsEveryAcceptedConnection) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    TwoClients t = co_await connect_two();
+    t.server->close();
+    t.server->abort_clients();
+    for (auto& p : t.peers) {
+      co_await arrives(p->lost, "server side connection_lost");
+      EXPECT_EQ(p->error, nullptr) << "abort() reports no error of its own";
+    }
+    for (auto& c : t.clients) co_await arrives(c->lost, "client connection_lost");
+    co_await t.server->wait_closed();
+    t.server->close_clients();  // nothing left: a no-op
+  }());
+}

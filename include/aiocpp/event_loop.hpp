@@ -239,6 +239,15 @@ class EventLoop {
                                   std::optional<std::size_t> count = std::nullopt,
                                   bool fallback = true);
 
+  // Sends a file over a stream transport: sendfile(2) once the transport's
+  // buffer has drained, with reading paused and write() refused meanwhile;
+  // else (when `fallback`) by reading chunks and writing them. Returns the
+  // bytes sent; the file's position ends after them. RuntimeError for a
+  // closing transport or one that cannot carry a file (datagram, pipe).
+  Task<std::size_t> sendfile(std::shared_ptr<Transport> transport, int file,
+                             std::int64_t offset = 0,
+                             std::optional<std::size_t> count = std::nullopt, bool fallback = true);
+
   detail::LoopImpl& impl() noexcept { return *impl_; }
 
  private:

@@ -27,6 +27,11 @@ class Server : public std::enable_shared_from_this<Server> {
   // Accepts until cancelled; then closes the server and re-raises CancelledError.
   // RuntimeError if already serving forever or closed.
   virtual Task<void> serve_forever() = 0;
+  // Python 3.13's additions: close() (or abort()) every connection this
+  // server accepted that is still open. Call close() first, so that no new
+  // connection slips in meanwhile.
+  virtual void close_clients() = 0;
+  virtual void abort_clients() = 0;
   virtual bool is_serving() const = 0;
   virtual std::vector<TransportSocket> sockets() const = 0;
 };

@@ -14,6 +14,7 @@
 namespace aiocpp::detail {
 
 class ServerImpl;
+class SendfileTarget;
 
 class Backend {
  public:
@@ -44,6 +45,10 @@ class Backend {
   // Completes once `fd` is readable (writable); cancelling the future stops
   // watching it. The building block of the sock_* operations.
   virtual Future<void> wait_ready(int fd, bool writable) = 0;
+
+  // loop.sendfile: the transport as a sendfile(2) target, or null when it is
+  // not one of this backend's stream socket transports.
+  virtual SendfileTarget* sendfile_target(Transport& transport) = 0;
 
   // add_reader / add_writer: `callback` runs each time `fd` is readable
   // (writable) until removed; a new callback replaces the old one.

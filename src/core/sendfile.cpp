@@ -36,8 +36,8 @@ void check_sendfile_params(int sock, std::int64_t offset, std::optional<std::siz
   }
 }
 
-Task<std::size_t> sendfile_native(EventLoop& loop, int sock, int file, std::int64_t offset,
-                                  std::optional<std::size_t> count) {
+Task<std::size_t> sendfile_native(int sock, int file, std::int64_t offset,
+                                  std::optional<std::size_t> count, WaitWritable wait_writable) {
   struct stat info {};
   if (::fstat(file, &info) != 0 || !S_ISREG(info.st_mode)) {
     throw SendfileNotAvailableError("not a regular file");
@@ -58,7 +58,7 @@ Task<std::size_t> sendfile_native(EventLoop& loop, int sock, int file, std::int6
       int err = errno;
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK) {
-        co_await impl_of(loop).backend->wait_ready(sock, true);
+        co_await wait_writable();
         continue;
       }
       // Before any byte went, a failure usually means this file/socket pair
@@ -111,3 +111,87 @@ Task<std::size_t> sendfile_fallback(EventLoop& loop, int file, std::int64_t offs
 }
 
 }  // namespace aiocpp::detail
+
+namespace aiocpp {
+
+namespace {
+
+// Native: pause reading, let the buffer drain, then sendfile(2) with write()
+// refused meanwhile (asyncio's selector _sendfile_native).
+Task<std::size_t> transport_sendfile_native(Transport& transport, detail::SendfileTarget& target,
+                                            int file, std::int64_t offset,
+                                            std::optional<std::size_t> count) {
+  bool resume_reading = transport.is_reading();
+  transport.pause_reading();
+  std::exception_ptr failure;
+  std::size_t sent = 0;
+  try {
+    co_await target.make_empty_waiter();
+    detail::WaitWritable wait = [&target] { return target.wait_writable(); };
+    sent = co_await detail::sendfile_native(target.sendfile_fd(), file, offset, count, wait);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  target.reset_empty_waiter();
+  if (resume_reading && !transport.is_closing()) transport.resume_reading();
+  if (failure) std::rethrow_exception(failure);
+  co_return sent;
+}
+
+// Fallback: read chunks and write() them, one buffer's worth at a time.
+Task<std::size_t> transport_sendfile_fallback(EventLoop& loop, Transport& transport,
+                                              detail::SendfileTarget& target, int file,
+                                              std::int64_t offset,
+                                              std::optional<std::size_t> count) {
+  bool resume_reading = transport.is_reading();
+  transport.pause_reading();
+  auto drain = [&target]() -> Task<void> {
+    std::exception_ptr failure;
+    try {
+      co_await target.make_empty_waiter();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    target.reset_empty_waiter();
+    if (failure) std::rethrow_exception(failure);
+  };
+  detail::SendChunk send = [&transport, drain](std::string chunk) -> Task<void> {
+    co_await drain();
+    if (transport.is_closing()) throw RuntimeError("Connection closed by peer");
+    transport.write(chunk);
+  };
+  std::exception_ptr failure;
+  std::size_t sent = 0;
+  try {
+    sent = co_await detail::sendfile_fallback(loop, file, offset, count, send);
+    co_await drain();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (resume_reading && !transport.is_closing()) transport.resume_reading();
+  if (failure) std::rethrow_exception(failure);
+  co_return sent;
+}
+
+}  // namespace
+
+Task<std::size_t> EventLoop::sendfile(std::shared_ptr<Transport> transport, int file,
+                                      std::int64_t offset, std::optional<std::size_t> count,
+                                      bool fallback) {
+  if (!transport) throw ValueError("transport is null");
+  if (transport->is_closing()) throw RuntimeError("Transport is closing");
+  detail::SendfileTarget* target = impl_->backend->sendfile_target(*transport);
+  if (!target) throw RuntimeError("sendfile is not supported for transport");
+  if (count && *count == 0) throw ValueError("count must be a positive integer (got 0)");
+  if (offset < 0) {
+    throw ValueError("offset must be a non-negative integer (got " + std::to_string(offset) + ")");
+  }
+  try {
+    co_return co_await transport_sendfile_native(*transport, *target, file, offset, count);
+  } catch (const SendfileNotAvailableError&) {
+    if (!fallback) throw;
+  }
+  co_return co_await transport_sendfile_fallback(*this, *transport, *target, file, offset, count);
+}
+
+}  // namespace aiocpp

@@ -15,12 +15,29 @@ namespace aiocpp::detail {
 // asyncio's checks, in its words: a stream socket, count > 0, offset >= 0.
 void check_sendfile_params(int sock, std::int64_t offset, std::optional<std::size_t> count);
 
-// sendfile(2) until `count` bytes (or end of file) have gone, waiting for the
-// socket to become writable whenever it is full. Throws
+// What loop.sendfile needs from a stream transport whose socket sendfile(2)
+// can write to (asyncio's _SendfileMode.TRY_NATIVE transports).
+class SendfileTarget {
+ public:
+  virtual int sendfile_fd() const = 0;
+  // asyncio's _make_empty_waiter: completes once the write buffer is empty
+  // and refuses write() until reset ("unable to write; sendfile is in progress").
+  virtual Future<void> make_empty_waiter() = 0;
+  virtual void reset_empty_waiter() noexcept = 0;
+  // Completes when the socket is writable again after sendfile(2) would block.
+  virtual Future<void> wait_writable() = 0;
+
+ protected:
+  ~SendfileTarget() = default;
+};
+
+// sendfile(2) until `count` bytes (or end of file) have gone, calling
+// `wait_writable` whenever the socket is full. Throws
 // SendfileNotAvailableError when the kernel cannot serve this combination
 // before anything was sent. The file's position ends at offset + sent bytes.
-Task<std::size_t> sendfile_native(EventLoop& loop, int sock, int file, std::int64_t offset,
-                                  std::optional<std::size_t> count);
+using WaitWritable = std::function<Future<void>()>;
+Task<std::size_t> sendfile_native(int sock, int file, std::int64_t offset,
+                                  std::optional<std::size_t> count, WaitWritable wait_writable);
 
 // Reads the file in chunks (on the default executor, as asyncio does) and
 // hands each to `send`. The file's position ends at offset + sent bytes.

@@ -51,12 +51,24 @@ void ServerImpl::close() {
     unix_path_.clear();
   }
   if (serving_forever_.valid() && !serving_forever_.done()) serving_forever_.cancel();
-  if (active_count_ == 0) wake_waiters();
+  if (clients_.empty()) wake_waiters();
 }
 
-void ServerImpl::detach() noexcept {
-  --active_count_;
-  if (active_count_ == 0 && closed_) wake_waiters();
+void ServerImpl::detach(Transport* transport) noexcept {
+  clients_.erase(transport);
+  if (clients_.empty() && closed_) wake_waiters();
+}
+
+void ServerImpl::close_clients() {
+  // A copy: closing never detaches at once (connection_lost comes later),
+  // but an exception from one close() must not leave the set half-walked.
+  std::vector<Transport*> clients(clients_.begin(), clients_.end());
+  for (Transport* t : clients) t->close();
+}
+
+void ServerImpl::abort_clients() {
+  std::vector<Transport*> clients(clients_.begin(), clients_.end());
+  for (Transport* t : clients) t->abort();
 }
 
 void ServerImpl::wake_waiters() {

@@ -1,6 +1,7 @@
 #pragma once
 // The Server that create_server returns (asyncio.Server).
 
+#include <unordered_set>
 #include <vector>
 
 #include "aiocpp/event_loop.hpp"
@@ -33,8 +34,10 @@ class ServerImpl final : public Server {
     unix_inode_ = inode;
   }
   // Transports of accepted connections report in and out.
-  void attach() noexcept { ++active_count_; }
-  void detach() noexcept;
+  void attach(Transport* transport) { clients_.insert(transport); }
+  void detach(Transport* transport) noexcept;
+  void close_clients() override;
+  void abort_clients() override;
 
  private:
   static Task<void> serve_forever_impl(std::shared_ptr<ServerImpl> self);
@@ -48,7 +51,8 @@ class ServerImpl final : public Server {
   bool closed_ = false;
   bool serving_ = false;
   bool waiters_done_ = false;  // closed and every connection gone
-  int active_count_ = 0;
+  // Lifetime: a transport detaches itself before it is destroyed.
+  std::unordered_set<Transport*> clients_;
   std::vector<Future<void>> waiters_;
   Future<void> serving_forever_;
   std::string unix_path_;

@@ -161,11 +161,14 @@ Task<std::size_t> EventLoop::sock_sendfile(int sock, int file, std::int64_t offs
   check_nonblocking(sock);
   detail::check_sendfile_params(sock, offset, count);
   try {
-    co_return co_await detail::sendfile_native(*this, sock, file, offset, count);
+    detail::WaitWritable wait = [this, sock] { return impl_->backend->wait_ready(sock, true); };
+    co_return co_await detail::sendfile_native(sock, file, offset, count, wait);
   } catch (const SendfileNotAvailableError&) {
     if (!fallback) throw;
   }
-  auto send = [this, sock](std::string chunk) { return sock_sendall(sock, std::move(chunk)); };
+  detail::SendChunk send = [this, sock](std::string chunk) {
+    return sock_sendall(sock, std::move(chunk));
+  };
   co_return co_await detail::sendfile_fallback(*this, file, offset, count, send);
 }
 

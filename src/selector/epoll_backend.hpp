@@ -42,6 +42,7 @@ class EpollBackend final : public Backend {
   void stop_serving(int listen_fd) override;
   Future<void> sock_connect(int fd, const SocketAddress& address) override;
   Future<void> wait_ready(int fd, bool writable) override;
+  SendfileTarget* sendfile_target(Transport& transport) override;
   void add_reader(int fd, Handle callback) override;
   bool remove_reader(int fd) override;
   void add_writer(int fd, Handle callback) override;

@@ -41,7 +41,7 @@ SocketTransport::SocketTransport(EpollBackend& backend, int fd,
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  if (server_) server_->attach();
+  if (server_) server_->attach(this);
 }
 
 SocketTransport::~SocketTransport() {
@@ -99,7 +99,7 @@ void SocketTransport::update_events() {
   if (fd_ < 0) return;
   std::uint32_t wanted = 0;
   if (started_reading_ && !paused_ && !closing_ && !read_eof_) wanted |= EPOLLIN;
-  if (!buffer_.empty() && conn_lost_ == 0) wanted |= EPOLLOUT;
+  if ((!buffer_.empty() || writable_waiter_.valid()) && conn_lost_ == 0) wanted |= EPOLLOUT;
   if (registered_ && wanted == registered_events_) return;
   try {
     if (!registered_) {
@@ -206,6 +206,7 @@ void SocketTransport::on_eof() {
 
 void SocketTransport::write(std::string_view data) {
   if (eof_) throw RuntimeError("Cannot call write() after write_eof()");
+  if (empty_waiter_.valid()) throw RuntimeError("unable to write; sendfile is in progress");
   if (data.empty()) return;
   if (conn_lost_) {
     if (conn_lost_ >= log_threshold_for_connlost_writes)
@@ -297,20 +298,29 @@ void SocketTransport::writelines(std::span<const std::string_view> chunks) {
 
 void SocketTransport::write_ready() {
   if (conn_lost_) return;
+  if (writable_waiter_.valid()) {
+    Future<void> waiter = std::move(writable_waiter_);
+    writable_waiter_ = Future<void>();
+    update_events();
+    if (!waiter.done()) waiter.set_result();
+    return;
+  }
   ssize_t n = ::send(fd_, buffer_.data(), buffer_.size(), MSG_NOSIGNAL);
   if (n < 0) {
     if (would_block(errno)) return;
     int err = errno;
     buffer_.clear();
     update_events();
-    fatal_error(std::make_exception_ptr(os_error(err, "send")),
-                "Fatal write error on socket transport");
+    auto error = std::make_exception_ptr(os_error(err, "send"));
+    fail_sendfile_waiters(error);
+    fatal_error(error, "Fatal write error on socket transport");
     return;
   }
   buffer_.consume(static_cast<std::size_t>(n));
   maybe_resume_protocol();  // may write more
   if (!buffer_.empty()) return;
   update_events();
+  if (empty_waiter_.valid() && !empty_waiter_.done()) empty_waiter_.set_result();
   if (closing_) {
     if (conn_lost_ == 0) {
       ++conn_lost_;
@@ -411,6 +421,32 @@ void SocketTransport::fatal_error(std::exception_ptr error, const char* message)
   force_close(error);
 }
 
+Future<void> SocketTransport::make_empty_waiter() {
+  if (empty_waiter_.valid()) throw RuntimeError("Empty waiter is already set");
+  empty_waiter_ = loop_.loop.create_future<void>();
+  if (buffer_.empty()) empty_waiter_.set_result();
+  return empty_waiter_;
+}
+
+Future<void> SocketTransport::wait_writable() {
+  Future<void> waiter = loop_.loop.create_future<void>();
+  if (conn_lost_) {
+    waiter.set_exception(std::make_exception_ptr(
+        std::system_error(ECONNRESET, std::generic_category(), "Connection is closed by peer")));
+    return waiter;
+  }
+  writable_waiter_ = waiter;
+  update_events();
+  return waiter;
+}
+
+void SocketTransport::fail_sendfile_waiters(std::exception_ptr error) noexcept {
+  for (Future<void>* waiter : {&empty_waiter_, &writable_waiter_}) {
+    if (waiter->valid() && !waiter->done()) waiter->set_exception(error);
+  }
+  writable_waiter_ = Future<void>();
+}
+
 void SocketTransport::force_close(std::exception_ptr error) {
   if (conn_lost_) return;
   buffer_.clear();
@@ -433,6 +469,8 @@ void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
 
 void SocketTransport::call_connection_lost(std::exception_ptr error) {
   std::shared_ptr<SocketTransport> keep = self_;  // released last, below
+  fail_sendfile_waiters(std::make_exception_ptr(
+      std::system_error(ECONNRESET, std::generic_category(), "Connection is closed by peer")));
   std::exception_ptr raised;
   if (protocol_connected_ && protocol_) {
     try {
@@ -451,7 +489,7 @@ void SocketTransport::call_connection_lost(std::exception_ptr error) {
   stream_protocol_ = nullptr;
   buffered_protocol_ = nullptr;
   if (server_) {
-    server_->detach();
+    server_->detach(this);
     server_.reset();
   }
   if (self_) backend_.untrack(this);
@@ -473,7 +511,7 @@ void SocketTransport::release_on_loop_close() noexcept {
   stream_protocol_ = nullptr;
   buffered_protocol_ = nullptr;
   if (server_) {
-    server_->detach();
+    server_->detach(this);
     server_.reset();
   }
 }
@@ -504,6 +542,14 @@ std::shared_ptr<Transport> EpollBackend::make_socket_transport(
       std::make_shared<SocketTransport>(*this, fd, std::move(protocol), std::move(server), nullptr);
   transport->start(transport, std::move(waiter));
   return transport;
+}
+
+}  // namespace aiocpp::detail
+
+namespace aiocpp::detail {
+
+SendfileTarget* EpollBackend::sendfile_target(Transport& transport) {
+  return dynamic_cast<SocketTransport*>(&transport);
 }
 
 }  // namespace aiocpp::detail

@@ -7,13 +7,14 @@
 
 #include "aiocpp/transports.hpp"
 #include "core/byte_buffer.hpp"
+#include "core/sendfile.hpp"
 #include "selector/epoll_backend.hpp"
 
 namespace aiocpp::detail {
 
 class ServerImpl;
 
-class SocketTransport final : public Transport, public IoWatcher {
+class SocketTransport final : public Transport, public IoWatcher, public SendfileTarget {
  public:
   SocketTransport(EpollBackend& backend, int fd, std::shared_ptr<BaseProtocol> protocol,
                   std::shared_ptr<ServerImpl> server, const SocketAddress* peer);
@@ -51,6 +52,12 @@ class SocketTransport final : public Transport, public IoWatcher {
 
   void on_io(std::uint32_t events) override;
 
+  // SendfileTarget (loop.sendfile)
+  int sendfile_fd() const override { return fd_; }
+  Future<void> make_empty_waiter() override;
+  void reset_empty_waiter() noexcept override { empty_waiter_ = Future<void>(); }
+  Future<void> wait_writable() override;
+
   // The loop is closing: close the socket and drop the loop's reference,
   // without callbacks (nothing can run on a closed loop).
   void release_on_loop_close() noexcept;
@@ -69,6 +76,7 @@ class SocketTransport final : public Transport, public IoWatcher {
   void schedule_connection_lost(std::exception_ptr error);
   void call_connection_lost(std::exception_ptr error);
   void update_events();
+  void fail_sendfile_waiters(std::exception_ptr error) noexcept;
   void maybe_pause_protocol();
   void maybe_resume_protocol();
 
@@ -85,6 +93,10 @@ class SocketTransport final : public Transport, public IoWatcher {
   SocketAddress peername_;
   SocketAddress sockname_;
   ByteBuffer buffer_;
+  // While loop.sendfile runs (asyncio's _empty_waiter): write() is refused,
+  // and the future completes once the buffer has drained.
+  Future<void> empty_waiter_;
+  Future<void> writable_waiter_;  // sendfile(2) would block: wait for EPOLLOUT
   std::size_t high_water_ = 64 * 1024;
   std::size_t low_water_ = 16 * 1024;
   int conn_lost_ = 0;
