@@ -751,6 +751,23 @@ TEST(InteropExamples, HelloWorld) {
   EXPECT_EQ(output.text(), "Hello World\n");
 }
 
+TEST(InteropExamples, RunInExecutor) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "run_in_executor");
+  auto child = aiocpp::testing::spawn(command(Impl::cpp, "run_in_executor"), true);
+  feed_stdin(*child, "");
+  Output output(*child);
+  EXPECT_TRUE(output.read_to_eof());
+  int status = child->wait();
+  EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
+  std::string text = output.text();
+  EXPECT_EQ(text.rfind("default thread pool b'", 0), 0u) << text;
+  EXPECT_NE(text.find("\ncustom thread pool b'"), std::string::npos) << text;
+  // Python's sum(i * i for i in range(10 ** 7)), to the digit.
+  EXPECT_NE(text.find("\ncustom pool, CPU-bound 333333283333335000000\n"), std::string::npos)
+      << text;
+}
+
 TEST(InteropExamples, EveryExampleHasHelp) {
   FdLeakCheck fd_check;
   for (const char* name : {"echo_server", "echo_client", "eof_echo_server", "eof_echo_client",

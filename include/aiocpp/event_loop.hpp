@@ -61,6 +61,13 @@ struct ConnectionOptions {
   int flags = 0;
   int sock = -1;  // an already connected socket to wrap instead of host/port
   std::optional<std::pair<std::string, int>> local_addr;
+  // Happy Eyeballs (RFC 8305): start the next address's attempt this many
+  // seconds after the previous one unless it finished first (0.25 is the
+  // RFC's suggestion). Unset: one address after another.
+  std::optional<double> happy_eyeballs_delay;
+  // Alternate address families, this many of the first family first
+  // (0: keep the resolver's order). Unset: 1 with happy eyeballs, else 0.
+  std::optional<int> interleave;
 };
 
 // Keyword arguments of create_unix_server.

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "aiocpp/tasks.hpp"
+#include "core/happy_eyeballs.hpp"
 #include "core/loop_impl.hpp"
 #include "core/resolver.hpp"
 #include "core/server_impl.hpp"
@@ -141,6 +142,12 @@ Task<Connection<BaseProtocol>> EventLoop::create_connection_impl(ProtocolFactory
                                                                  std::optional<std::string> host,
                                                                  int port,
                                                                  ConnectionOptions options) {
+  if (options.happy_eyeballs_delay && *options.happy_eyeballs_delay < 0) {
+    throw ValueError("happy_eyeballs_delay must be a non-negative number of seconds");
+  }
+  if (options.interleave && *options.interleave < 0) {
+    throw ValueError("interleave must be a non-negative count");
+  }
   detail::UniqueFd fd;
   if (host) {
     if (options.sock >= 0) {
@@ -155,27 +162,25 @@ Task<Connection<BaseProtocol>> EventLoop::create_connection_impl(ProtocolFactory
                                        options.family, SOCK_STREAM, options.proto, options.flags);
       if (local.empty()) detail::throw_os_error(EADDRNOTAVAIL, "getaddrinfo() returned empty list");
     }
-    std::vector<std::system_error> errors;
-    for (auto& info : infos) {
-      try {
-        fd = co_await connect_one(*this, info, local);
-        break;
-      } catch (const std::system_error& e) {
-        errors.push_back(e);
+    int interleave = options.interleave.value_or(options.happy_eyeballs_delay ? 1 : 0);
+    if (interleave > 0) infos = detail::interleave_addrinfos(std::move(infos), interleave);
+    detail::ConnectAttempt attempt = [this, &local](const detail::AddrInfo& target) {
+      return connect_one(*this, target, local);
+    };
+    if (options.happy_eyeballs_delay) {
+      fd = co_await detail::staggered_connect(*this, std::move(infos),
+                                              *options.happy_eyeballs_delay, attempt);
+    } else {
+      std::vector<std::system_error> errors;
+      for (auto& info : infos) {
+        try {
+          fd = co_await attempt(info);
+          break;
+        } catch (const std::system_error& e) {
+          errors.push_back(e);
+        }
       }
-    }
-    if (!fd) {
-      if (errors.size() == 1) throw errors.front();
-      bool same = std::all_of(errors.begin(), errors.end(), [&](const std::system_error& e) {
-        return std::strcmp(e.what(), errors.front().what()) == 0;
-      });
-      if (same) throw errors.front();
-      std::string all = "Multiple exceptions: ";
-      for (std::size_t i = 0; i < errors.size(); ++i) {
-        if (i) all += ", ";
-        all += errors[i].what();
-      }
-      throw std::system_error(errors.front().code(), all);
+      if (!fd) throw detail::combined_connect_error(errors);
     }
   } else {
     if (options.sock < 0) {
