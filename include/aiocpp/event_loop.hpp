@@ -76,6 +76,38 @@ struct Connection {
   std::shared_ptr<P> protocol;
 };
 
+// --- UDP -------------------------------------------------------------------------
+// Keyword arguments of create_datagram_endpoint. Internet endpoints take
+// (host, port) pairs; AF_UNIX endpoints take paths instead (local_path /
+// remote_path, which imply family AF_UNIX; a path starting with '\0' is in
+// the abstract namespace). Build it in a variable before the co_await (see
+// the README's note on GCC 12).
+struct DatagramEndpointOptions {
+  std::optional<std::pair<std::string, int>> local_addr;   // bind here
+  std::optional<std::pair<std::string, int>> remote_addr;  // connect here
+  std::optional<std::string> local_path;   // AF_UNIX: bind here (a stale socket file is replaced)
+  std::optional<std::string> remote_path;  // AF_UNIX: connect here
+  int family = 0;                          // required when no address is given
+  int proto = 0;
+  int flags = 0;  // getaddrinfo flags
+  // Rejected when true, as asyncio has since 3.8.1 (SO_REUSEADDR on UDP lets
+  // another process steal the port); kept only so that passing it is an error.
+  std::optional<bool> reuse_address;
+  std::optional<bool> reuse_port;
+  // SO_BROADCAST; with remote_addr the socket is then not connected and
+  // sendto() without an address sends to remote_addr.
+  std::optional<bool> allow_broadcast;
+  int sock = -1;  // an existing SOCK_DGRAM socket to wrap; excludes every other option
+};
+
+// What create_datagram_endpoint returns: `auto [transport, protocol] = co_await ...`.
+template <class P = DatagramProtocol>
+struct DatagramConnection {
+  std::shared_ptr<DatagramTransport> transport;
+  std::shared_ptr<P> protocol;
+};
+// --- end UDP -----------------------------------------------------------------------
+
 class EventLoop {
  public:
   explicit EventLoop(LoopOptions options = {});
@@ -197,6 +229,14 @@ class EventLoop {
   template <class F>
   auto connect_accepted_socket(F factory, int sock);
 
+  // --- UDP ---------------------------------------------------------------------------
+  // A datagram endpoint (asyncio's create_datagram_endpoint): `factory`
+  // returns std::shared_ptr<P> with P a DatagramProtocol. Returns
+  // DatagramConnection<P>.
+  template <class F>
+  auto create_datagram_endpoint(F factory, DatagramEndpointOptions options);
+  // --- end UDP -----------------------------------------------------------------------
+
   detail::LoopImpl& impl() noexcept { return *impl_; }
 
  private:
@@ -205,6 +245,17 @@ class EventLoop {
     auto c = co_await connecting;
     co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
   }
+  // --- UDP ---
+  template <class P>
+  static Task<DatagramConnection<P>> typed_datagram(
+      Task<DatagramConnection<DatagramProtocol>> creating) {
+    auto c = co_await creating;
+    co_return DatagramConnection<P>{std::move(c.transport),
+                                    std::static_pointer_cast<P>(c.protocol)};
+  }
+  Task<DatagramConnection<DatagramProtocol>> create_datagram_endpoint_impl(
+      std::function<std::shared_ptr<DatagramProtocol>()> factory, DatagramEndpointOptions options);
+  // --- end UDP ---
   // Takes ownership of the connected socket `fd`.
   Task<Connection<BaseProtocol>> wrap_connected_socket(ProtocolFactory factory, int fd);
   Task<Connection<BaseProtocol>> create_unix_connection_impl(ProtocolFactory factory,
@@ -383,5 +434,16 @@ auto EventLoop::connect_accepted_socket(F factory, int sock) {
   using P = typename std::invoke_result_t<F&>::element_type;
   return typed<P>(connect_accepted_socket_impl(ProtocolFactory(std::move(factory)), sock));
 }
+
+// --- UDP ---------------------------------------------------------------------------
+template <class F>
+auto EventLoop::create_datagram_endpoint(F factory, DatagramEndpointOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  static_assert(std::is_base_of_v<DatagramProtocol, P>,
+                "create_datagram_endpoint: the factory must return a DatagramProtocol");
+  return typed_datagram<P>(create_datagram_endpoint_impl(
+      std::function<std::shared_ptr<DatagramProtocol>()>(std::move(factory)), std::move(options)));
+}
+// --- end UDP -----------------------------------------------------------------------
 
 }  // namespace aiocpp

@@ -8,6 +8,7 @@
 
 #include "core/loop_impl.hpp"
 #include "posix/socket_ops.hpp"
+#include "selector/datagram_transport.hpp"  // UDP
 #include "selector/socket_transport.hpp"
 
 namespace aiocpp::detail {
@@ -38,6 +39,13 @@ void EpollBackend::close() noexcept {
     untrack(t);
     t->release_on_loop_close();
   }
+  // --- UDP ---
+  while (datagram_transports_) {
+    SelectorDatagramTransport* t = datagram_transports_;
+    untrack(t);
+    t->release_on_loop_close();
+  }
+  // --- end UDP ---
   // Pending connects can never complete now.
   auto connectors = std::move(connectors_);
   connectors_.clear();
