@@ -157,6 +157,9 @@ TEST_F(UdpDatagram, UnixAbstractNamespace) {
     auto [client, client_proto] =
         co_await loop.create_datagram_endpoint(make_recorder, client_options);
     client->sendto("abstract");
+    // Another abstract name is another address, although both print as ''.
+    EXPECT_THROW(client->sendto("x", SocketAddress::from_unix_path(name + "2")),
+                 std::invalid_argument);
     if (!co_await server_proto->wait_datagrams(1)) co_return;
     EXPECT_EQ(server_proto->datagrams[0].data, "abstract");
     co_await close_and_wait(*client, *client_proto);

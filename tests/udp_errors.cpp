@@ -165,6 +165,8 @@ TEST_F(UdpErrors, SendtoWithTheWrongAddress) {
       EXPECT_EQ(std::string(e.what()),
                 "Invalid address: must be None or ('127.0.0.1', " + std::to_string(port) + ")");
     }
+    // Empty data is ignored before the address is looked at, as asyncio does.
+    EXPECT_NO_THROW(t->sendto("", SocketAddress::from_ip("127.0.0.1", 1)));
     // Unconnected, with no address at all: nowhere to send.
     DatagramEndpointOptions unconnected{.local_addr = addr("127.0.0.1", 0)};
     auto [u, u_proto] = co_await loop.create_datagram_endpoint(make_recorder, unconnected);
@@ -363,6 +365,7 @@ TEST_F(UdpErrors, CancelledWhileStarting) {
     EXPECT_TRUE(cancelled);
     co_await arrives(proto->lost, "connection_lost of the cancelled endpoint");
     EXPECT_EQ(proto->error, nullptr);
+    EXPECT_EQ(proto->calls, (std::vector<std::string>{"CM", "CL"})) << "in asyncio's order";
   }());
 }
 

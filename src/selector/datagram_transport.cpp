@@ -20,9 +20,12 @@ constexpr int log_threshold_for_connlost_writes = 5;
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
 // Whether `a` names the same endpoint as `b`, however each was spelled
-// (getaddrinfo and from_ip may differ in padding or length).
+// (getaddrinfo and from_ip may differ in padding). AF_UNIX addresses
+// (abstract ones included) are compared byte for byte.
 bool same_endpoint(const SocketAddress& a, const SocketAddress& b) {
-  return a.family() == b.family() && a.host() == b.host() && a.port() == b.port();
+  if (a.family() != b.family()) return false;
+  if (a.family() != AF_INET && a.family() != AF_INET6) return a == b;
+  return a.host() == b.host() && a.port() == b.port();
 }
 
 }  // namespace
@@ -50,7 +53,6 @@ void SelectorDatagramTransport::start(std::shared_ptr<SelectorDatagramTransport>
   self_ = std::move(self);
   backend_.track(this);
   loop_.loop.call_soon([self = self_, waiter]() mutable {
-    if (self->conn_lost_) return;  // aborted before it started
     std::exception_ptr failed;
     try {
       if (self->datagram_protocol_) self->datagram_protocol_->connection_made(*self);
@@ -152,6 +154,7 @@ int SelectorDatagramTransport::send_one(std::string_view data,
 
 void SelectorDatagramTransport::sendto(std::string_view data,
                                        const std::optional<SocketAddress>& addr) {
+  if (data.empty()) return;
   const SocketAddress* target = addr ? &*addr : nullptr;
   if (address_) {
     if (addr && !same_endpoint(*addr, *address_)) {
@@ -159,7 +162,6 @@ void SelectorDatagramTransport::sendto(std::string_view data,
     }
     target = &*address_;
   }
-  if (data.empty()) return;
   if (conn_lost_) {
     // The socket is gone (or going): the datagram is dropped, as asyncio does.
     if (conn_lost_ >= log_threshold_for_connlost_writes)
