@@ -75,6 +75,25 @@ TEST_F(UdpDatagram, UnconnectedEndpointsSendToAnAddress) {
   }());
 }
 
+TEST_F(UdpDatagram, HostNamesAreResolved) {
+  run([]() -> Task<void> {
+    auto& loop = get_running_loop();
+    DatagramEndpointOptions server_options{.local_addr = addr("localhost", 0), .family = AF_INET};
+    auto [server, server_proto] = co_await loop.create_datagram_endpoint(make_echo, server_options);
+    EXPECT_EQ(server->sockname().host(), "127.0.0.1");
+    DatagramEndpointOptions client_options{
+        .remote_addr = addr("localhost", server->sockname().port()), .family = AF_INET};
+    auto [client, client_proto] =
+        co_await loop.create_datagram_endpoint(make_recorder, client_options);
+    EXPECT_EQ(client->peername(), server->sockname());
+    client->sendto("by name");
+    if (!co_await client_proto->wait_datagrams(1)) co_return;
+    EXPECT_EQ(client_proto->datagrams[0].data, "by name");
+    co_await close_and_wait(*client, *client_proto);
+    co_await close_and_wait(*server, *server_proto);
+  }());
+}
+
 TEST_F(UdpDatagram, FamilyAloneGivesAnUnboundSocket) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
