@@ -85,6 +85,37 @@ struct Connection {
   std::shared_ptr<P> protocol;
 };
 
+// --- UDP -------------------------------------------------------------------------
+// Keyword arguments of create_datagram_endpoint. Internet endpoints take
+// (host, port) pairs; AF_UNIX endpoints take paths instead (local_path /
+// remote_path, which imply family AF_UNIX; a path starting with '\0' is in
+// the abstract namespace). Build it in a variable before the co_await (see
+// the README's note on GCC 12).
+struct DatagramEndpointOptions {
+  std::optional<std::pair<std::string, int>> local_addr;   // bind here
+  std::optional<std::pair<std::string, int>> remote_addr;  // connect here
+  std::optional<std::string> local_path;   // AF_UNIX: bind here (a stale socket file is replaced)
+  std::optional<std::string> remote_path;  // AF_UNIX: connect here
+  int family = 0;                          // required when no address is given
+  int proto = 0;
+  int flags = 0;  // getaddrinfo flags
+  // Rejected when true, as asyncio has since 3.8.1 (SO_REUSEADDR on UDP lets
+  // another process steal the port); kept only so that passing it is an error.
+  std::optional<bool> reuse_address;
+  std::optional<bool> reuse_port;
+  // SO_BROADCAST; with remote_addr the socket is then not connected and
+  // sendto() without an address sends to remote_addr.
+  std::optional<bool> allow_broadcast;
+  int sock = -1;  // an existing SOCK_DGRAM socket to wrap; excludes every other option
+};
+
+// What create_datagram_endpoint returns: `auto [transport, protocol] = co_await ...`.
+template <class P = DatagramProtocol>
+struct DatagramConnection {
+  std::shared_ptr<DatagramTransport> transport;
+  std::shared_ptr<P> protocol;
+};
+
 class EventLoop {
  public:
   explicit EventLoop(LoopOptions options = {});
@@ -255,6 +286,13 @@ class EventLoop {
                              std::int64_t offset = 0,
                              std::optional<std::size_t> count = std::nullopt, bool fallback = true);
 
+  // --- UDP ---------------------------------------------------------------------------
+  // A datagram endpoint (asyncio's create_datagram_endpoint): `factory`
+  // returns std::shared_ptr<P> with P a DatagramProtocol. Returns
+  // DatagramConnection<P>.
+  template <class F>
+  auto create_datagram_endpoint(F factory, DatagramEndpointOptions options);
+
   detail::LoopImpl& impl() noexcept { return *impl_; }
 
  private:
@@ -263,6 +301,16 @@ class EventLoop {
     auto c = co_await connecting;
     co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
   }
+  // Datagram endpoints.
+  template <class P>
+  static Task<DatagramConnection<P>> typed_datagram(
+      Task<DatagramConnection<DatagramProtocol>> creating) {
+    auto c = co_await creating;
+    co_return DatagramConnection<P>{std::move(c.transport),
+                                    std::static_pointer_cast<P>(c.protocol)};
+  }
+  Task<DatagramConnection<DatagramProtocol>> create_datagram_endpoint_impl(
+      std::function<std::shared_ptr<DatagramProtocol>()> factory, DatagramEndpointOptions options);
   // Takes ownership of the connected socket `fd`.
   Task<Connection<BaseProtocol>> wrap_connected_socket(ProtocolFactory factory, int fd);
   Task<Connection<BaseProtocol>> create_unix_connection_impl(ProtocolFactory factory,
@@ -448,6 +496,16 @@ template <class F>
 auto EventLoop::connect_accepted_socket(F factory, int sock) {
   using P = typename std::invoke_result_t<F&>::element_type;
   return typed<P>(connect_accepted_socket_impl(ProtocolFactory(std::move(factory)), sock));
+}
+
+// --- UDP ---------------------------------------------------------------------------
+template <class F>
+auto EventLoop::create_datagram_endpoint(F factory, DatagramEndpointOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  static_assert(std::is_base_of_v<DatagramProtocol, P>,
+                "create_datagram_endpoint: the factory must return a DatagramProtocol");
+  return typed_datagram<P>(create_datagram_endpoint_impl(
+      std::function<std::shared_ptr<DatagramProtocol>()>(std::move(factory)), std::move(options)));
 }
 
 }  // namespace aiocpp

@@ -19,6 +19,8 @@ namespace aiocpp {
 
 class BaseTransport;
 class Transport;
+class DatagramTransport;
+class SocketAddress;
 
 class BaseProtocol {
  public:
@@ -52,6 +54,26 @@ class BufferedProtocol : public BaseProtocol {
   // `nbytes` bytes were written at the start of the last buffer given.
   virtual void buffer_updated(std::size_t nbytes) = 0;
   virtual bool eof_received() { return false; }
+};
+
+// --- UDP -------------------------------------------------------------------------
+// A datagram protocol (asyncio.DatagramProtocol): UDP and AF_UNIX datagram
+// sockets. Call order:
+//
+//   start -> connection_made [-> datagram_received | error_received]* -> connection_lost -> end
+class DatagramProtocol : public BaseProtocol {
+ public:
+  virtual void connection_made(DatagramTransport& transport) { (void)transport; }
+  // One whole datagram; `data` and `addr` are valid only during the call.
+  // `addr` is the sender (empty for an unbound AF_UNIX sender).
+  virtual void datagram_received(std::string_view data, const SocketAddress& addr) {
+    (void)data;
+    (void)addr;
+  }
+  // A send or receive failed with an OS error (a std::system_error) that does
+  // not close the transport: ECONNREFUSED after an ICMP "port unreachable"
+  // on a connected socket, EMSGSIZE for a datagram too large, ...
+  virtual void error_received(std::exception_ptr error) { (void)error; }
 };
 
 }  // namespace aiocpp

@@ -71,4 +71,28 @@ class WriteTransport : public virtual BaseTransport {
 
 class Transport : public ReadTransport, public WriteTransport {};
 
+// --- UDP -------------------------------------------------------------------------
+// asyncio.DatagramTransport. get_extra_info keys: "peername" (connected
+// endpoints only), "sockname", "socket".
+class DatagramTransport : public virtual BaseTransport {
+ public:
+  // Sends one datagram. On a connected endpoint (remote_addr) `addr` must be
+  // empty or the remote address (std::invalid_argument otherwise); on an
+  // unconnected one it is the destination. Sends at once; when the socket is
+  // full the datagram is copied and sent on writability, in order. OS errors
+  // go to the protocol's error_received. Empty data is ignored; so is a
+  // sendto after the transport lost its socket (counted; logged once too many).
+  virtual void sendto(std::string_view data,
+                      const std::optional<SocketAddress>& addr = std::nullopt) = 0;
+  // Closes at once, dropping what is buffered; connection_lost(nullptr) follows.
+  virtual void abort() = 0;
+  // Bytes of the datagrams waiting for the socket to take them.
+  virtual std::size_t get_write_buffer_size() const = 0;
+  // Flow control, as for stream transports: pause_writing() above `high`,
+  // resume_writing() at `low` (asyncio's defaults: 64 KiB and high / 4).
+  virtual void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
+                                       std::optional<std::size_t> low = std::nullopt) = 0;
+  virtual std::pair<std::size_t, std::size_t> get_write_buffer_limits() const = 0;
+};
+
 }  // namespace aiocpp

@@ -5,6 +5,7 @@
 // I/O is done (readiness with epoll; completion with io_uring).
 
 #include <memory>
+#include <optional>
 
 #include "aiocpp/future.hpp"
 #include "aiocpp/handle.hpp"
@@ -34,6 +35,15 @@ class Backend {
                                                            std::shared_ptr<BaseProtocol> protocol,
                                                            Future<void> waiter,
                                                            std::shared_ptr<ServerImpl> server) = 0;
+
+  // Datagram endpoints.
+  // Wraps a non-blocking datagram socket. `address` is the remote address
+  // sendto() defaults to (and the only one it accepts), if any.
+  // connection_made is scheduled, then reading starts, then `waiter` (if
+  // any) completes.
+  virtual std::shared_ptr<DatagramTransport> make_datagram_transport(
+      int fd, std::shared_ptr<DatagramProtocol> protocol, std::optional<SocketAddress> address,
+      Future<void> waiter) = 0;
 
   // Accepts connections on a listening socket for `server` until stop_serving.
   virtual void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) = 0;

@@ -8,6 +8,7 @@
 
 #include "core/loop_impl.hpp"
 #include "posix/socket_ops.hpp"
+#include "selector/datagram_transport.hpp"
 #include "selector/socket_transport.hpp"
 
 namespace aiocpp::detail {
@@ -35,6 +36,12 @@ void EpollBackend::close() noexcept {
   // can no longer run: close their sockets and let them go.
   while (transports_) {
     SocketTransport* t = transports_;
+    untrack(t);
+    t->release_on_loop_close();
+  }
+  // Datagram endpoints.
+  while (datagram_transports_) {
+    SelectorDatagramTransport* t = datagram_transports_;
     untrack(t);
     t->release_on_loop_close();
   }

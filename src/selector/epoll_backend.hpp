@@ -14,6 +14,7 @@ namespace aiocpp::detail {
 
 class LoopImpl;
 class SocketTransport;
+class SelectorDatagramTransport;
 
 // Something registered with epoll. epoll_event.data.ptr points at it.
 // Lifetime: a watcher stays alive until the loop iteration after it was
@@ -38,6 +39,10 @@ class EpollBackend final : public Backend {
   std::shared_ptr<Transport> make_socket_transport(int fd, std::shared_ptr<BaseProtocol> protocol,
                                                    Future<void> waiter,
                                                    std::shared_ptr<ServerImpl> server) override;
+  // Datagram endpoints.
+  std::shared_ptr<DatagramTransport> make_datagram_transport(
+      int fd, std::shared_ptr<DatagramProtocol> protocol, std::optional<SocketAddress> address,
+      Future<void> waiter) override;
   void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) override;
   void stop_serving(int listen_fd) override;
   Future<void> sock_connect(int fd, const SocketAddress& address) override;
@@ -58,6 +63,9 @@ class EpollBackend final : public Backend {
   // Live transports, so that closing the loop can release them.
   void track(SocketTransport* transport) noexcept;
   void untrack(SocketTransport* transport) noexcept;
+  // Datagram endpoints.
+  void track(SelectorDatagramTransport* transport) noexcept;
+  void untrack(SelectorDatagramTransport* transport) noexcept;
 
  private:
   class Listener;
@@ -75,6 +83,7 @@ class EpollBackend final : public Backend {
   std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
   SocketTransport* transports_ = nullptr;  // intrusive list through the transports
   std::unordered_map<Connector*, std::shared_ptr<Connector>> connectors_;
+  SelectorDatagramTransport* datagram_transports_ = nullptr;  // intrusive list, as above
   std::unordered_map<int, std::shared_ptr<FdWatcher>> fd_watchers_;
 };
 

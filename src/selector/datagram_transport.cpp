@@ -1,0 +1,388 @@
+#include "selector/datagram_transport.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/loop_impl.hpp"
+#include "posix/socket_ops.hpp"
+
+namespace aiocpp::detail {
+
+namespace {
+
+// asyncio warns once a closed transport has been written to this many times.
+constexpr int log_threshold_for_connlost_writes = 5;
+
+bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+// Whether `a` names the same endpoint as `b`, however each was spelled
+// (getaddrinfo and from_ip may differ in padding). AF_UNIX addresses
+// (abstract ones included) are compared byte for byte.
+bool same_endpoint(const SocketAddress& a, const SocketAddress& b) {
+  if (a.family() != b.family()) return false;
+  if (a.family() != AF_INET && a.family() != AF_INET6) return a == b;
+  return a.host() == b.host() && a.port() == b.port();
+}
+
+}  // namespace
+
+SelectorDatagramTransport::SelectorDatagramTransport(EpollBackend& backend, int fd,
+                                                     std::shared_ptr<DatagramProtocol> protocol,
+                                                     std::optional<SocketAddress> address)
+    : backend_(backend), loop_(backend.loop()), fd_(fd), address_(std::move(address)) {
+  set_protocol(std::move(protocol));
+  socklen_t len = SocketAddress::capacity();
+  if (::getsockname(fd_, sockname_.data(), &len) == 0) sockname_.set_size(len);
+  len = SocketAddress::capacity();
+  if (::getpeername(fd_, peername_.data(), &len) == 0) peername_.set_size(len);
+}
+
+SelectorDatagramTransport::~SelectorDatagramTransport() {
+  if (fd_ >= 0) {
+    if (registered_) backend_.remove(fd_);
+    ::close(fd_);
+  }
+}
+
+void SelectorDatagramTransport::start(std::shared_ptr<SelectorDatagramTransport> self,
+                                      Future<void> waiter) {
+  self_ = std::move(self);
+  backend_.track(this);
+  loop_.loop.call_soon([self = self_, waiter]() mutable {
+    std::exception_ptr failed;
+    try {
+      if (self->datagram_protocol_) self->datagram_protocol_->connection_made(*self);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    if (failed) {
+      self->fatal_error(failed, "Fatal error: protocol.connection_made() call failed.");
+      if (waiter.valid() && !waiter.done()) waiter.set_exception(failed);
+      return;
+    }
+    self->started_reading_ = true;
+    self->update_events();
+    if (waiter.valid() && !waiter.done()) waiter.set_result();
+  });
+}
+
+void SelectorDatagramTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
+  auto* datagram = dynamic_cast<DatagramProtocol*>(protocol.get());
+  if (protocol && !datagram) throw ValueError("a datagram transport needs a DatagramProtocol");
+  protocol_ = std::move(protocol);
+  datagram_protocol_ = datagram;
+  protocol_connected_ = static_cast<bool>(protocol_);
+}
+
+std::any SelectorDatagramTransport::get_extra_info(std::string_view name,
+                                                   std::any default_value) const {
+  if (name == "peername") return peername_.empty() ? default_value : std::any(peername_);
+  if (name == "sockname") return sockname_.empty() ? default_value : std::any(sockname_);
+  if (name == "socket") return fd_ >= 0 ? std::any(TransportSocket(fd_)) : default_value;
+  return default_value;
+}
+
+// Brings the epoll registration in line with what the transport wants.
+void SelectorDatagramTransport::update_events() {
+  if (fd_ < 0) return;
+  std::uint32_t wanted = 0;
+  if (started_reading_ && !closing_) wanted |= EPOLLIN;
+  if (!buffer_.empty() && conn_lost_ == 0) wanted |= EPOLLOUT;
+  if (registered_ && wanted == registered_events_) return;
+  try {
+    if (!registered_) {
+      if (wanted == 0) return;
+      backend_.add(fd_, wanted, this);
+      registered_ = true;
+    } else {
+      backend_.modify(fd_, wanted, this);
+    }
+    registered_events_ = wanted;
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: could not watch the socket");
+  }
+}
+
+void SelectorDatagramTransport::on_io(std::uint32_t events) {
+  if (fd_ < 0) return;  // closed earlier in this batch
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    if (!(registered_events_ & (EPOLLIN | EPOLLOUT))) {
+      // Nothing wants this descriptor now, but an error repeats until it is
+      // read: stop watching; update_events() re-adds it when needed.
+      backend_.remove(fd_);
+      registered_ = false;
+      registered_events_ = 0;
+      return;
+    }
+    events |= registered_events_;  // let recvfrom / sendto report what happened
+  }
+  if ((events & EPOLLIN) && (registered_events_ & EPOLLIN)) read_ready();
+  if ((events & EPOLLOUT) && (registered_events_ & EPOLLOUT) && fd_ >= 0) write_ready();
+}
+
+void SelectorDatagramTransport::read_ready() {
+  if (conn_lost_) return;
+  char* buffer = loop_.read_buffer();
+  SocketAddress sender;
+  socklen_t len = SocketAddress::capacity();
+  ssize_t n = ::recvfrom(fd_, buffer, LoopImpl::read_buffer_size, 0, sender.data(), &len);
+  if (n < 0) {
+    int err = errno;
+    if (!would_block(err)) report_error(err, "recvfrom");
+    return;
+  }
+  sender.set_size(len);
+  try {
+    datagram_protocol_->datagram_received(std::string_view(buffer, static_cast<std::size_t>(n)),
+                                          sender);
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: protocol.datagram_received() call failed.");
+  }
+}
+
+int SelectorDatagramTransport::send_one(std::string_view data,
+                                        const SocketAddress* address) noexcept {
+  ssize_t n = address ? ::sendto(fd_, data.data(), data.size(), MSG_NOSIGNAL, address->data(),
+                                 address->size())
+                      : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+  return n < 0 ? errno : 0;
+}
+
+void SelectorDatagramTransport::sendto(std::string_view data,
+                                       const std::optional<SocketAddress>& addr) {
+  if (data.empty()) return;
+  const SocketAddress* target = addr ? &*addr : nullptr;
+  if (address_) {
+    if (addr && !same_endpoint(*addr, *address_)) {
+      throw ValueError("Invalid address: must be None or " + address_->to_string());
+    }
+    target = &*address_;
+  }
+  if (conn_lost_) {
+    // The socket is gone (or going): the datagram is dropped, as asyncio does.
+    if (conn_lost_ >= log_threshold_for_connlost_writes)
+      log_error("socket.send() raised exception.");
+    ++conn_lost_;
+    return;
+  }
+  if (!peername_.empty()) {
+    target = nullptr;  // connected: send() reaches the peer
+  } else if (!target) {
+    throw ValueError("sendto() needs an address: this endpoint has no remote address");
+  }
+  if (buffer_.empty()) {
+    // Try at once: a healthy socket takes the datagram without any copy.
+    int err = send_one(data, target);
+    if (err == 0) return;
+    if (!would_block(err)) {
+      // Not re-entrant: error_received runs from the loop, as a later callback.
+      auto error = std::make_exception_ptr(os_error(err, "sendto"));
+      loop_.loop.call_soon([self = self_, error]() {
+        if (self->conn_lost_ || !self->datagram_protocol_) return;
+        try {
+          self->datagram_protocol_->error_received(error);
+        } catch (...) {
+          self->fatal_error(std::current_exception(),
+                            "Fatal error: protocol.error_received() call failed.");
+        }
+      });
+      return;
+    }
+  }
+  buffer_.push_back(Pending{std::string(data), target ? *target : SocketAddress()});
+  buffer_size_ += data.size();
+  update_events();
+  maybe_pause_protocol();
+}
+
+void SelectorDatagramTransport::write_ready() {
+  while (!buffer_.empty() && conn_lost_ == 0) {
+    Pending& next = buffer_.front();
+    int err = send_one(next.data, next.address.empty() ? nullptr : &next.address);
+    if (would_block(err)) break;  // still full: wait for the next writability
+    std::size_t size = next.data.size();
+    buffer_.pop_front();
+    buffer_size_ -= size;
+    if (err != 0) report_error(err, "sendto");  // that datagram is dropped; go on with the rest
+  }
+  if (conn_lost_) return;
+  maybe_resume_protocol();  // may send more
+  if (!buffer_.empty()) return;
+  update_events();
+  if (closing_) {
+    ++conn_lost_;
+    schedule_connection_lost(nullptr);
+  }
+}
+
+void SelectorDatagramTransport::report_error(int err, const char* operation) {
+  if (!datagram_protocol_) return;
+  try {
+    datagram_protocol_->error_received(std::make_exception_ptr(os_error(err, operation)));
+  } catch (...) {
+    fatal_error(std::current_exception(), "Fatal error: protocol.error_received() call failed.");
+  }
+}
+
+void SelectorDatagramTransport::close() {
+  if (closing_) return;
+  closing_ = true;
+  update_events();
+  if (buffer_.empty()) {
+    ++conn_lost_;
+    schedule_connection_lost(nullptr);
+  }
+}
+
+void SelectorDatagramTransport::set_write_buffer_limits(std::optional<std::size_t> high,
+                                                        std::optional<std::size_t> low) {
+  std::size_t h = high ? *high : (low ? 4 * *low : 64 * 1024);
+  std::size_t l = low ? *low : h / 4;
+  if (h < l) {
+    throw ValueError("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) +
+                     ") must be >= 0");
+  }
+  high_water_ = h;
+  low_water_ = l;
+  maybe_pause_protocol();
+}
+
+void SelectorDatagramTransport::maybe_pause_protocol() {
+  if (buffer_size_ <= high_water_ || protocol_paused_ || !protocol_) return;
+  protocol_paused_ = true;
+  try {
+    protocol_->pause_writing();
+  } catch (...) {
+    report_flow_control_error("protocol.pause_writing() failed");
+  }
+}
+
+void SelectorDatagramTransport::maybe_resume_protocol() {
+  if (!protocol_paused_ || buffer_size_ > low_water_ || !protocol_) return;
+  protocol_paused_ = false;
+  try {
+    protocol_->resume_writing();
+  } catch (...) {
+    report_flow_control_error("protocol.resume_writing() failed");
+  }
+}
+
+void SelectorDatagramTransport::report_flow_control_error(const char* message) {
+  ExceptionContext context;
+  context.message = message;
+  context.exception = std::current_exception();
+  context.transport = self_;
+  context.protocol = protocol_;
+  loop_.loop.call_exception_handler(context);
+}
+
+void SelectorDatagramTransport::fatal_error(std::exception_ptr error, const char* message) {
+  bool os_level = false;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::system_error&) {
+    os_level = true;  // a socket failing is not a bug: asyncio does not report it
+  } catch (...) {
+  }
+  if (!os_level) {
+    ExceptionContext context;
+    context.message = message;
+    context.exception = error;
+    context.transport = self_;
+    context.protocol = protocol_;
+    loop_.loop.call_exception_handler(context);
+  }
+  force_close(error);
+}
+
+void SelectorDatagramTransport::force_close(std::exception_ptr error) {
+  if (conn_lost_) return;
+  buffer_.clear();
+  buffer_size_ = 0;
+  closing_ = true;
+  ++conn_lost_;
+  update_events();
+  schedule_connection_lost(std::move(error));
+}
+
+void SelectorDatagramTransport::schedule_connection_lost(std::exception_ptr error) {
+  if (!self_) {
+    call_connection_lost(std::move(error));
+    return;
+  }
+  loop_.loop.call_soon([self = self_, error = std::move(error)]() mutable {
+    self->call_connection_lost(std::move(error));
+  });
+}
+
+void SelectorDatagramTransport::call_connection_lost(std::exception_ptr error) {
+  std::shared_ptr<SelectorDatagramTransport> keep = self_;  // released last, below
+  std::exception_ptr raised;
+  if (protocol_connected_ && protocol_) {
+    try {
+      protocol_->connection_lost(std::move(error));
+    } catch (...) {
+      raised = std::current_exception();
+    }
+  }
+  if (fd_ >= 0) {
+    if (registered_) backend_.remove(fd_);
+    registered_ = false;
+    ::close(fd_);
+    fd_ = -1;
+  }
+  protocol_.reset();
+  datagram_protocol_ = nullptr;
+  if (self_) backend_.untrack(this);
+  self_.reset();
+  if (raised) std::rethrow_exception(raised);  // reaches the handler as "Exception in callback"
+}
+
+void SelectorDatagramTransport::release_on_loop_close() noexcept {
+  std::shared_ptr<SelectorDatagramTransport> keep = std::move(self_);
+  closing_ = true;
+  conn_lost_ = std::max(conn_lost_, 1);
+  buffer_.clear();
+  buffer_size_ = 0;
+  if (fd_ >= 0) {
+    ::close(fd_);  // the epoll set is going away with the loop
+    fd_ = -1;
+    registered_ = false;
+  }
+  protocol_.reset();
+  datagram_protocol_ = nullptr;
+}
+
+void EpollBackend::track(SelectorDatagramTransport* transport) noexcept {
+  transport->tracked_prev = nullptr;
+  transport->tracked_next = datagram_transports_;
+  if (datagram_transports_) datagram_transports_->tracked_prev = transport;
+  datagram_transports_ = transport;
+}
+
+void EpollBackend::untrack(SelectorDatagramTransport* transport) noexcept {
+  if (transport->tracked_prev) {
+    transport->tracked_prev->tracked_next = transport->tracked_next;
+  } else if (datagram_transports_ == transport) {
+    datagram_transports_ = transport->tracked_next;
+  } else {
+    return;
+  }
+  if (transport->tracked_next) transport->tracked_next->tracked_prev = transport->tracked_prev;
+  transport->tracked_prev = transport->tracked_next = nullptr;
+}
+
+std::shared_ptr<DatagramTransport> EpollBackend::make_datagram_transport(
+    int fd, std::shared_ptr<DatagramProtocol> protocol, std::optional<SocketAddress> address,
+    Future<void> waiter) {
+  auto transport = std::make_shared<SelectorDatagramTransport>(*this, fd, std::move(protocol),
+                                                               std::move(address));
+  transport->start(transport, std::move(waiter));
+  return transport;
+}
+
+}  // namespace aiocpp::detail

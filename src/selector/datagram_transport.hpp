@@ -1,0 +1,104 @@
+#pragma once
+// The selector backend's datagram transport (asyncio's
+// _SelectorDatagramTransport): one datagram per readiness event, read into
+// the loop's buffer; sendto() sends at once and queues whole datagrams only
+// when the socket is full, sending them in order on writability.
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "aiocpp/transports.hpp"
+#include "selector/epoll_backend.hpp"
+
+namespace aiocpp::detail {
+
+class SelectorDatagramTransport final : public DatagramTransport, public IoWatcher {
+ public:
+  // `address`: the remote address sendto() defaults to (create_datagram_endpoint's remote_addr).
+  SelectorDatagramTransport(EpollBackend& backend, int fd,
+                            std::shared_ptr<DatagramProtocol> protocol,
+                            std::optional<SocketAddress> address);
+  ~SelectorDatagramTransport() override;
+
+  // Schedules connection_made, then starts reading, then completes `waiter`.
+  void start(std::shared_ptr<SelectorDatagramTransport> self, Future<void> waiter);
+
+  // BaseTransport
+  std::any get_extra_info(std::string_view name, std::any default_value = {}) const override;
+  bool is_closing() const override { return closing_; }
+  void close() override;
+  // ValueError unless `protocol` is a DatagramProtocol.
+  void set_protocol(std::shared_ptr<BaseProtocol> protocol) override;
+  std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
+  SocketAddress peername() const override { return peername_; }
+  SocketAddress sockname() const override { return sockname_; }
+
+  // DatagramTransport
+  void sendto(std::string_view data,
+              const std::optional<SocketAddress>& addr = std::nullopt) override;
+  void abort() override { force_close(nullptr); }
+  std::size_t get_write_buffer_size() const override { return buffer_size_; }
+  void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
+                               std::optional<std::size_t> low = std::nullopt) override;
+  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const override {
+    return {low_water_, high_water_};
+  }
+
+  void on_io(std::uint32_t events) override;
+
+  // The loop is closing: close the socket and drop the loop's reference,
+  // without callbacks (nothing can run on a closed loop).
+  void release_on_loop_close() noexcept;
+
+  SelectorDatagramTransport* tracked_prev = nullptr;  // EpollBackend's list of live transports
+  SelectorDatagramTransport* tracked_next = nullptr;
+
+ private:
+  // A datagram the socket did not take yet.
+  struct Pending {
+    std::string data;
+    SocketAddress address;  // empty: the connected peer
+  };
+
+  void read_ready();
+  void write_ready();
+  // One send(to); returns 0 or the errno.
+  int send_one(std::string_view data, const SocketAddress* address) noexcept;
+  // Hands an OS error to protocol.error_received (a failing call is fatal).
+  void report_error(int err, const char* operation);
+  void fatal_error(std::exception_ptr error, const char* message);
+  void force_close(std::exception_ptr error);
+  void schedule_connection_lost(std::exception_ptr error);
+  void call_connection_lost(std::exception_ptr error);
+  void update_events();
+  void maybe_pause_protocol();
+  void maybe_resume_protocol();
+  void report_flow_control_error(const char* message);
+
+  EpollBackend& backend_;
+  LoopImpl& loop_;
+  int fd_;
+  std::shared_ptr<BaseProtocol> protocol_;
+  DatagramProtocol* datagram_protocol_ = nullptr;  // protocol_ as a DatagramProtocol
+  // Lifetime: the loop's own reference, from start() until connection_lost
+  // has returned; released by call_connection_lost.
+  std::shared_ptr<SelectorDatagramTransport> self_;
+  std::optional<SocketAddress> address_;  // the only address sendto() accepts, if set
+  SocketAddress peername_;                // set when the socket is connected
+  SocketAddress sockname_;
+  std::deque<Pending> buffer_;
+  std::size_t buffer_size_ = 0;
+  std::size_t high_water_ = 64 * 1024;
+  std::size_t low_water_ = 16 * 1024;
+  int conn_lost_ = 0;
+  std::uint32_t registered_events_ = 0;
+  bool registered_ = false;
+  bool started_reading_ = false;  // connection_made has run
+  bool closing_ = false;
+  bool protocol_paused_ = false;
+  bool protocol_connected_ = false;
+};
+
+}  // namespace aiocpp::detail
