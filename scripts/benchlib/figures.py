@@ -1,7 +1,9 @@
 """Per-request figures that hold on a noisy machine.
 
 - CPU time per request: the server's user+system time from /proc/<pid>/stat
-  over a timed run, divided by the requests it served.
+  over the timed runs, divided by the requests it served. stat counts in
+  clock ticks (10 ms), so the same is also taken from schedstat, which counts
+  nanoseconds on the CPU, summed over the server's threads.
 - User-space instructions per request: valgrind --tool=callgrind over a fixed
   request count. Two counts, n1 < n2, and (I(n2) - I(n1)) / (n2 - n1): start-up,
   connection set-up and shutdown cost the same in both runs and cancel out.
@@ -31,6 +33,18 @@ def cpu_seconds(pid):
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime: fields 14 and 15
+
+
+def cpu_seconds_precise(pid):
+    """Seconds on a CPU, all threads, from /proc/<pid>/task/*/schedstat; None if gone."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
 
 
 def _fixed_run(name, ctx, wrapper, n, size, connections, start_timeout):

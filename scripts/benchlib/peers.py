@@ -20,6 +20,7 @@ PEERS = [
     ("uvloop", "Python uvloop", ("py", "asyncio_echo.py", "--loop", "uvloop")),
 ]
 LABELS = {name: label for name, label, _ in PEERS}
+SLOW_UNDER_VALGRIND = {"asyncio", "uvloop"}
 
 
 class Skipped(Exception):

@@ -12,7 +12,13 @@ def summarize(samples):
     if not ok:
         return {"error": samples[-1]["error"] if samples else "no run", "rounds": 0}
     med = lambda key: statistics.median(s[key] for s in ok)
-    cpu = [s["cpu_us_per_request"] for s in ok if s.get("cpu_us_per_request") is not None]
+    served = sum(s["requests_total"] for s in ok)
+
+    def cpu_per_request(key):  # total over the rounds: less rounding than a median of ratios
+        if not served or any(s.get(key) is None for s in ok):
+            return None
+        return sum(s[key] for s in ok) / served * 1e6
+
     return {
         "rounds": len(ok),
         "requests_per_s": med("requests_per_s"),
@@ -20,7 +26,9 @@ def summarize(samples):
         "p50_us": med("p50_us"),
         "p99_us": med("p99_us"),
         "p999_us": med("p999_us"),
-        "cpu_us_per_request": statistics.median(cpu) if cpu else None,
+        "cpu_us_per_request": cpu_per_request("cpu_s"),
+        "cpu_sched_us_per_request": cpu_per_request("cpu_sched_s"),
+        "requests_served": served,
         "errors": sum(s["errors"] for s in ok),
         "samples_requests_per_s": [s["requests_per_s"] for s in ok],
     }
@@ -63,20 +71,57 @@ def matrix_table(cells, servers):
 
 
 def figures_table(figures, cpu, servers):
-    """figures: {server: {"instructions": ..., "syscalls": ...}}; cpu: {server: µs/request}."""
-    floor_cpu = cpu.get(FLOOR)
+    """figures: {server: {"instructions": ..., "syscalls": ...}};
+    cpu: {server: (stat µs/request, schedstat µs/request)}."""
+    floor = cpu.get(FLOOR, (None, None))
     lines = [
-        "| server | instructions/req | syscalls/req | CPU µs/req | CPU ÷ raw epoll |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| server | instructions/req | syscalls/req | CPU µs/req (stat) | ÷ raw epoll | CPU µs/req (schedstat) | ÷ raw epoll |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    notes = []
+
+    def cell(figure, digits, what):
+        if "per_request" in figure:
+            return _num(figure["per_request"], digits)
+        if "skipped" in figure:
+            notes.append(f"{LABELS[name]}, {what}: {figure['skipped']}")
+            return f"—[{len(notes)}]"
+        return "—"
+
     for name in servers:
         f = figures.get(name, {})
-        ins = f.get("instructions", {})
-        sys_ = f.get("syscalls", {})
-        ins_s = _num(ins.get("per_request")) if "per_request" in ins else ins.get("skipped", "—")
-        sys_s = _num(sys_.get("per_request"), 3) if "per_request" in sys_ else sys_.get("skipped", "—")
-        lines.append(f"| {LABELS[name]} | {ins_s} | {sys_s} | {_num(cpu.get(name), 2)} | "
-                     f"{_ratio(cpu.get(name), floor_cpu)} |")
+        ins_s = cell(f.get("instructions", {}), 0, "instructions")
+        sys_s = cell(f.get("syscalls", {}), 3, "system calls")
+        stat, sched = cpu.get(name, (None, None))
+        lines.append(f"| {LABELS[name]} | {ins_s} | {sys_s} | {_num(stat, 2)} | {_ratio(stat, floor[0])} | "
+                     f"{_num(sched, 2)} | {_ratio(sched, floor[1])} |")
+    if notes:
+        lines.append("")
+        lines += [f"[{i}] {note}" for i, note in enumerate(notes, 1)]
+    return "\n".join(lines)
+
+
+# aiocpp's Protocol echo at 1 KiB, 10 connections, against its targets (issue 4).
+TARGETS = [("instructions per request", "instructions", 250),
+           ("system calls per request", "syscalls", 2.11)]
+
+
+def targets(figures, cpu):
+    f = figures.get("aiocpp_protocol")
+    if not f:
+        return ""
+    lines = ["| aiocpp Protocol, 1 KiB, 10 connections | measured | target | met |",
+             "| --- | ---: | ---: | --- |"]
+    for label, kind, limit in TARGETS:
+        value = f.get(kind, {}).get("per_request")
+        met = "—" if value is None else ("yes" if value <= limit else "**no**")
+        lines.append(f"| {label} | {_num(value, 3 if limit < 10 else 0)} | ≤ {limit:g} | {met} |")
+    for label, i in (("server CPU per request ÷ raw epoll (stat)", 0),
+                     ("server CPU per request ÷ raw epoll (schedstat)", 1)):
+        mine, floor = cpu.get("aiocpp_protocol", (None, None))[i], cpu.get(FLOOR, (None, None))[i]
+        r = None if mine is None or not floor else mine / floor
+        met = "—" if r is None else ("yes" if r <= 1.03 else "**no**")
+        lines.append(f"| {label} | {_num(r, 3)} | ≤ 1.03 | {met} |")
     return "\n".join(lines)
 
 
