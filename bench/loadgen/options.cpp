@@ -68,8 +68,9 @@ double parse_seconds(std::string_view name, const std::string& value, double lo)
     fail(std::string(name) + ": not a number of seconds: '" + value + "'");
   }
   if (v < lo || v > 86400) {
-    fail(std::string(name) + " must be at least " + std::to_string(lo) +
-         " and at most a day, got " + value);
+    char bound[32];
+    std::snprintf(bound, sizeof bound, "%g", lo);
+    fail(std::string(name) + " must be at least " + bound + " and at most a day, got " + value);
   }
   return v;
 }
@@ -151,7 +152,9 @@ Options parse_options(int argc, char** argv) {
          " bytes in flight per connection; the limit is 256 MiB");
   }
   if (o.requests == 0 && o.warmup + o.duration >= o.timeout) {
-    fail("--warmup + --duration must end before --timeout (" + std::to_string(o.timeout) + " s)");
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%g", o.timeout);
+    fail(std::string("--warmup + --duration must end before --timeout (") + limit + " s)");
   }
   // Every connection needs a descriptor, plus stdio and the epoll instance.
   rlimit limit{};

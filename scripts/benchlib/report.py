@@ -152,7 +152,7 @@ def chart(cells, servers, path, title):
     sizes = sorted({size for size, _ in cells})
     conns = sorted({c for _, c in cells})
     shown = [s for s in servers if any(s in cells[k] and "error" not in cells[k][s] for k in cells)]
-    fig, axes = plt.subplots(1, len(conns), figsize=(4.5 * len(conns) + 1.5, 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(conns), figsize=(4.5 * len(conns) + 1.5, 4.6), squeeze=False)
     width = 0.8 / max(1, len(shown))
     for ax, c in zip(axes[0], conns):
         for i, name in enumerate(shown):
@@ -163,8 +163,19 @@ def chart(cells, servers, path, title):
         ax.set_title(f"{c} connection{'s' if c > 1 else ''}")
         ax.set_ylabel("requests/s (median)")
         ax.grid(axis="y", alpha=0.3)
-    axes[0][-1].legend(fontsize=8, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(shown), 8), fontsize=8,
+               frameon=False)  # below the panels, where it hides no bar
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def cells_from_json(data):
+    """The cells of a results JSON written by scripts/bench-echo, for replotting."""
+    cells = {}
+    for row in data["matrix"]:
+        summary = {k: v for k, v in row.items() if k not in ("size", "connections", "server")}
+        cells.setdefault((row["size"], row["connections"]), {})[row["server"]] = summary
+    return cells
