@@ -83,4 +83,8 @@ def _on_signal(signum, frame):
 
 
 atexit.register(stop_all)
-signal.signal(signal.SIGTERM, _on_signal)
+# Ctrl-C, a kill or a closed terminal all end in stop_all(). SIGINT is set
+# explicitly: a shell starts background jobs with it ignored, and Python then
+# would not turn it into KeyboardInterrupt.
+for _sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
