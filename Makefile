@@ -43,7 +43,7 @@ build-bench: bootstrap-bench
 	  -DAIOCPP_BUILD_TESTS=OFF -DAIOCPP_BUILD_EXAMPLES=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 
-# The echo matrix (about 15 minutes) and a reduced one (under two minutes);
+# The echo matrix (about 10 minutes) and a reduced one (under two minutes);
 # BENCH_ARGS passes more options, e.g. BENCH_ARGS="--servers aiocpp_protocol,libuv".
 bench: build-bench
 	@./scripts/bench-echo $(BENCH_ARGS)
