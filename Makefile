@@ -1,13 +1,20 @@
 # The two commands of the README: `make demo` and `make test`. Each does all set-up itself.
+# `make bench` / `make bench-quick` run the echo benchmark (scripts/bench-echo),
+# `make bench-micro` the micro-benchmarks against libuv (scripts/bench).
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build build-asan demo test test-release test-asan bench bench-quick format clean
+.PHONY: all bootstrap bootstrap-bench build build-asan build-bench demo test test-release test-asan \
+  bench bench-quick bench-micro format clean
 
 all: build
 
 bootstrap:
 	@./scripts/bootstrap
+
+# What only the benchmarks need (liburing, Asio, uvloop, matplotlib, valgrind, strace).
+bootstrap-bench:
+	@./scripts/bootstrap --bench
 
 build: bootstrap
 	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -31,16 +38,22 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 300
 
-build-bench: bootstrap
+build-bench: bootstrap-bench
 	@cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DAIOCPP_BUILD_BENCH=ON \
-	  -DAIOCPP_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	  -DAIOCPP_BUILD_TESTS=OFF -DAIOCPP_BUILD_EXAMPLES=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 
+# The echo matrix (about 10 minutes) and a reduced one (under two minutes);
+# BENCH_ARGS passes more options, e.g. BENCH_ARGS="--servers aiocpp_protocol,libuv".
 bench: build-bench
-	@./scripts/bench
+	@./scripts/bench-echo $(BENCH_ARGS)
 
 bench-quick: build-bench
-	@./scripts/bench --quick
+	@./scripts/bench-echo --quick $(BENCH_ARGS)
+
+# The micro-benchmarks; MICRO_ARGS=--quick for a short run.
+bench-micro: build-bench
+	@./scripts/bench $(MICRO_ARGS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

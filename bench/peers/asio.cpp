@@ -1,0 +1,79 @@
+// The Asio echo server (standalone Asio, one thread), in the style of Asio's
+// own async_tcp_echo_server example: each connection owns a buffer and
+// alternates async_read_some and async_write of what was read. Handlers are
+// small, so Asio recycles their memory: no allocation per message.
+
+#define ASIO_STANDALONE
+#include <asio.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "peer_args.hpp"
+
+namespace {
+
+using asio::ip::tcp;
+
+std::uint64_t g_echoed = 0, g_stop_after = 0;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, asio::io_context& io) : socket_(std::move(socket)), io_(io) {}
+
+  void read() {
+    auto self = shared_from_this();
+    socket_.async_read_some(asio::buffer(buffer_.get(), kBufferSize),
+                            [this, self](std::error_code ec, std::size_t n) {
+                              if (!ec) write(n);
+                            });
+  }
+
+ private:
+  static constexpr std::size_t kBufferSize = 256 * 1024;
+
+  void write(std::size_t n) {
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(buffer_.get(), n),
+                      [this, self](std::error_code ec, std::size_t written) {
+                        if (ec) return;
+                        g_echoed += written;
+                        if (g_stop_after && g_echoed >= g_stop_after) io_.stop();
+                        read();
+                      });
+  }
+
+  tcp::socket socket_;
+  asio::io_context& io_;
+  std::unique_ptr<char[]> buffer_{new char[kBufferSize]};
+};
+
+void accept(tcp::acceptor& acceptor, asio::io_context& io) {
+  acceptor.async_accept([&acceptor, &io](std::error_code ec, tcp::socket socket) {
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true));
+      std::make_shared<Session>(std::move(socket), io)->read();
+    }
+    accept(acceptor, io);
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  peers::Args args = peers::parse_args(argc, argv);
+  g_stop_after = args.stop_after_bytes;
+  try {
+    asio::io_context io(1);  // one thread: Asio may skip its locking
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                             static_cast<unsigned short>(args.port)));
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&io](std::error_code, int) { io.stop(); });
+    accept(acceptor, io);
+    peers::announce_port(acceptor.local_endpoint().port());
+    io.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "asio: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

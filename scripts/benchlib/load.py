@@ -1,0 +1,35 @@
+"""Runs the load generator (bench/loadgen) against a port and returns its JSON."""
+import json
+import os
+import subprocess
+
+from . import peers, processes
+
+
+class LoadError(Exception):
+    pass
+
+
+def run(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
+        requests=None, timeout=60.0):
+    argv = peers.pin(cpu) + [os.path.join(build_dir, "bench", "loadgen"), "--port", str(port),
+                             "--connections", str(connections), "--size", str(size),
+                             "--depth", str(depth), "--timeout", f"{timeout:g}"]
+    if requests:
+        argv += ["--requests", str(requests)]
+    else:
+        argv += ["--duration", f"{duration:g}", "--warmup", f"{warmup:g}"]
+    proc = processes.start(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=timeout + 10)  # loadgen stops itself before
+    except subprocess.TimeoutExpired:
+        processes.stop(proc)
+        raise LoadError(f"loadgen overran its {timeout:g} s timeout")
+    processes.stop(proc)  # already ended: this only forgets it
+    try:
+        result = json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise LoadError(f"loadgen printed no result: {err.decode().strip()}")
+    if "error" in result:
+        raise LoadError(result["error"])
+    return result
