@@ -1,7 +1,9 @@
 #pragma once
 // A transport's write buffer: one contiguous block that keeps its capacity,
 // so buffering in steady state does not allocate, and everything buffered
-// leaves in a single send().
+// leaves in a single send(). A block grown past `kept_capacity` by a burst is
+// given back once it drains, so that one large write does not pin its memory
+// for the life of the connection.
 
 #include <cstddef>
 #include <cstring>
@@ -25,10 +27,20 @@ class ByteBuffer {
 
   void consume(std::size_t n) noexcept {
     begin_ += n;
-    if (begin_ >= end_) begin_ = end_ = 0;
+    if (begin_ >= end_) clear();
   }
 
-  void clear() noexcept { begin_ = end_ = 0; }
+  void clear() noexcept {
+    begin_ = end_ = 0;
+    if (capacity_ > kept_capacity) {
+      storage_.reset();
+      capacity_ = 0;
+    }
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  // Four times the default high-water mark: well-behaved writers stay below.
+  static constexpr std::size_t kept_capacity = 256 * 1024;
 
  private:
   void make_room(std::size_t extra) {
