@@ -96,3 +96,12 @@ TEST(Names, GetaddrinfoAndGetnameinfo) {
 }
 
 }  // namespace
+
+TEST(LoopShutdownAsyncgens, CompletesAtOnce) {
+  aiocpp::testing::FdLeakCheck fds;
+  aiocpp::testing::run_bounded([]() -> aiocpp::Task<void> {
+    aiocpp::EventLoop& loop = aiocpp::get_running_loop();
+    co_await loop.shutdown_asyncgens();
+    EXPECT_TRUE(loop.is_running());
+  }());
+}

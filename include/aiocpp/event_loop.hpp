@@ -207,6 +207,10 @@ class EventLoop {
   // Waits, without blocking the loop, for the default executor's jobs and
   // threads to finish; run_in_executor(nullptr, ...) is an error afterwards.
   Task<void> shutdown_default_executor();
+  // asyncio closes the asynchronous generators it tracks here; aiocpp tracks
+  // none (C++ has no async generators of the loop's), so this completes at
+  // once. Kept so that code written against asyncio's API reads the same.
+  Task<void> shutdown_asyncgens();
 
   // --- Name resolution ------------------------------------------------------------------
   // socket.getaddrinfo on the default executor. Failures throw std::system_error

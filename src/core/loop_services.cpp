@@ -67,6 +67,8 @@ Task<void> EventLoop::shutdown_default_executor() {
   if (failed) std::rethrow_exception(failed);
 }
 
+Task<void> EventLoop::shutdown_asyncgens() { co_return; }
+
 Task<std::vector<AddrInfo>> EventLoop::getaddrinfo(std::optional<std::string> host, int port,
                                                    AddrInfoOptions options) {
   return [](EventLoop* loop, std::optional<std::string> host, int port,
