@@ -76,6 +76,16 @@ struct Connection {
   std::shared_ptr<P> protocol;
 };
 
+// --- Pipes and subprocesses ------------------------------------------------------------
+// What connect_read_pipe, connect_write_pipe and subprocess_* return:
+// `auto [transport, protocol] = co_await ...`.
+template <class T, class P>
+struct TransportAndProtocol {
+  std::shared_ptr<T> transport;
+  std::shared_ptr<P> protocol;
+};
+// --- end pipes and subprocesses -----------------------------------------------------------
+
 class EventLoop {
  public:
   explicit EventLoop(LoopOptions options = {});
@@ -197,9 +207,35 @@ class EventLoop {
   template <class F>
   auto connect_accepted_socket(F factory, int sock);
 
+  // --- Pipes and subprocesses ----------------------------------------------------------
+  // Wraps `fd`, the read end of a pipe, FIFO, socket or character device (a
+  // pty); the factory's protocol must be a Protocol. A regular file is a
+  // ValueError. The descriptor is made non-blocking, and the transport owns
+  // it (closes it at connection_lost) once the call has got that far.
+  template <class F>
+  auto connect_read_pipe(F factory, int fd);
+  // Wraps `fd`, a write end; the protocol gets connection_made(WriteTransport&).
+  template <class F>
+  auto connect_write_pipe(F factory, int fd);
+  // --- end pipes and subprocesses --------------------------------------------------------
+
   detail::LoopImpl& impl() noexcept { return *impl_; }
 
  private:
+  // --- pipes and subprocesses ------------------------------------------------------------
+  template <class T, class P>
+  static Task<TransportAndProtocol<T, P>> retyped(
+      Task<TransportAndProtocol<T, BaseProtocol>> connecting) {
+    auto c = co_await connecting;
+    co_return TransportAndProtocol<T, P>{std::move(c.transport),
+                                         std::static_pointer_cast<P>(c.protocol)};
+  }
+  Task<TransportAndProtocol<ReadTransport, BaseProtocol>> connect_read_pipe_impl(
+      ProtocolFactory factory, int fd);
+  Task<TransportAndProtocol<WriteTransport, BaseProtocol>> connect_write_pipe_impl(
+      ProtocolFactory factory, int fd);
+  // --- end pipes and subprocesses --------------------------------------------------------
+
   template <class P>
   static Task<Connection<P>> typed(Task<Connection<BaseProtocol>> connecting) {
     auto c = co_await connecting;
@@ -382,6 +418,23 @@ template <class F>
 auto EventLoop::connect_accepted_socket(F factory, int sock) {
   using P = typename std::invoke_result_t<F&>::element_type;
   return typed<P>(connect_accepted_socket_impl(ProtocolFactory(std::move(factory)), sock));
+}
+
+// --- Pipes and subprocesses: inline definitions -------------------------------------------
+// As for create_connection, the factory becomes a ProtocolFactory here,
+// outside any co_await expression.
+
+template <class F>
+auto EventLoop::connect_read_pipe(F factory, int fd) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return retyped<ReadTransport, P>(connect_read_pipe_impl(ProtocolFactory(std::move(factory)), fd));
+}
+
+template <class F>
+auto EventLoop::connect_write_pipe(F factory, int fd) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return retyped<WriteTransport, P>(
+      connect_write_pipe_impl(ProtocolFactory(std::move(factory)), fd));
 }
 
 }  // namespace aiocpp

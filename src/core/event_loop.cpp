@@ -76,6 +76,7 @@ void EventLoop::close() {
   for (auto& task : s.pending_tasks()) task->abandon();
   s.drop_pending_callbacks();
   s.shutdown_default_executor();
+  s.release_resources();  // pipes and subprocesses
   s.backend->close();
 }
 

@@ -1,0 +1,127 @@
+#pragma once
+// Helpers shared by the pipe and subprocess tests: a pipe protocol that
+// records its calls, bounded waits, and a check that no child is left.
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace pipe_test {
+
+using namespace aiocpp;
+
+inline constexpr double kTimeout = 10.0;
+
+inline void complete(Future<void>& f) {
+  if (f.valid() && !f.done()) f.set_result();
+}
+
+// The errno of a std::system_error, 0 for anything else (or nothing).
+inline int errno_of(const std::exception_ptr& e) {
+  if (!e) return 0;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& ex) {
+    return ex.code().value();
+  } catch (...) {
+    return -1;
+  }
+}
+
+// Waits at most `timeout` seconds for `f`; records a failure naming `what` otherwise.
+inline Task<bool> arrives(Future<void> f, std::string what, double timeout = kTimeout) {
+  try {
+    co_await wait_for(f, timeout);
+  } catch (const TimeoutError&) {
+    ADD_FAILURE() << what << ": did not happen within " << timeout << "s";
+    co_return false;
+  }
+  co_return true;
+}
+
+// Records every call of a read or write pipe: "CM", "DR", "ER", "CL", "PW", "RW".
+class PipeRecorder : public Protocol {
+ public:
+  PipeRecorder() : lost(get_running_loop().create_future<void>()) {}
+  void connection_made(ReadTransport& t) override {
+    calls.push_back("CM");
+    reader = &t;
+  }
+  void connection_made(WriteTransport& t) override {
+    calls.push_back("CM");
+    writer = &t;
+  }
+  void data_received(std::string_view data) override {
+    if (calls.empty() || calls.back() != "DR") calls.push_back("DR");
+    received.append(data);
+    if (received.size() >= want_size) complete(want);
+    if (throw_on_data) throw std::runtime_error("boom");
+  }
+  bool eof_received() override {
+    calls.push_back("ER");
+    return true;  // ignored by pipes
+  }
+  void connection_lost(std::exception_ptr e) override {
+    calls.push_back("CL");
+    error = e;
+    complete(lost);
+  }
+  void pause_writing() override { calls.push_back("PW"); }
+  void resume_writing() override {
+    calls.push_back("RW");
+    complete(resumed);
+  }
+  // Completes once `n` bytes have been received in total.
+  Future<void> at_least(std::size_t n) {
+    want = get_running_loop().create_future<void>();
+    want_size = n;
+    if (received.size() >= n) complete(want);
+    return want;
+  }
+
+  ReadTransport* reader = nullptr;
+  WriteTransport* writer = nullptr;
+  std::vector<std::string> calls;
+  std::string received;
+  std::exception_ptr error;
+  Future<void> lost;
+  Future<void> resumed;
+  Future<void> want;
+  std::size_t want_size = 0;
+  bool throw_on_data = false;
+};
+
+// {read end, write end}, both close-on-exec.
+inline std::pair<int, int> make_pipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe2 failed";
+  return {fds[0], fds[1]};
+}
+
+// Fails the test if this process still has a child (running or unreaped).
+inline void expect_no_children() {
+  siginfo_t info{};
+  int rc = waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT);
+  EXPECT_TRUE(rc == -1 && errno == ECHILD)
+      << "a child process was left behind (pid " << info.si_pid << ")";
+}
+
+// No child may be left behind by a test, nor a descriptor.
+class NoChildrenLeft {
+ public:
+  ~NoChildrenLeft() { expect_no_children(); }
+};
+
+inline std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return s;
+}
+
+}  // namespace pipe_test
