@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,60 @@ class NoChildrenLeft {
  public:
   ~NoChildrenLeft() { expect_no_children(); }
 };
+
+// Records a subprocess protocol's calls: "CM", "D1", "D2" (pipe_data_received,
+// repeats squeezed), "L0", "L1", "L2" (pipe_connection_lost), "PE", "CL".
+class ProcRecorder : public SubprocessProtocol {
+ public:
+  ProcRecorder() : done(get_running_loop().create_future<void>()) {}
+  void connection_made(SubprocessTransport& t) override {
+    calls.push_back("CM");
+    transport = &t;
+  }
+  void pipe_data_received(int fd, std::string_view data) override {
+    std::string call = "D" + std::to_string(fd);
+    if (calls.empty() || calls.back() != call) calls.push_back(call);
+    out[fd].append(data);
+    if (!want_text.empty() && out[1].find(want_text) != std::string::npos) complete(want);
+  }
+  void pipe_connection_lost(int fd, std::exception_ptr error) override {
+    calls.push_back("L" + std::to_string(fd));
+    pipe_errors[fd] = error;
+  }
+  void process_exited() override {
+    calls.push_back("PE");
+    returncode = transport->get_returncode();
+  }
+  void connection_lost(std::exception_ptr error) override {
+    calls.push_back("CL");
+    lost_error = error;
+    complete(done);
+  }
+  // Completes once stdout contains `text`.
+  Future<void> stdout_has(std::string text) {
+    want = get_running_loop().create_future<void>();
+    want_text = std::move(text);
+    if (out[1].find(want_text) != std::string::npos) complete(want);
+    return want;
+  }
+
+  SubprocessTransport* transport = nullptr;
+  std::vector<std::string> calls;
+  std::string out[3];
+  std::exception_ptr pipe_errors[3];
+  std::exception_ptr lost_error;
+  std::optional<int> returncode;  // as seen by process_exited
+  Future<void> done;              // connection_lost
+  Future<void> want;
+  std::string want_text;
+};
+
+inline std::shared_ptr<ProcRecorder> proc_recorder() { return std::make_shared<ProcRecorder>(); }
+
+// The write transport of a subprocess's stdin.
+inline std::shared_ptr<WriteTransport> stdin_of(SubprocessTransport& t) {
+  return std::dynamic_pointer_cast<WriteTransport>(t.get_pipe_transport(0));
+}
 
 inline std::string pattern(std::size_t n) {
   std::string s(n, '\0');

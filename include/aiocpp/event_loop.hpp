@@ -4,6 +4,7 @@
 // call_soon_threadsafe.
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "aiocpp/future.hpp"
 #include "aiocpp/handle.hpp"
 #include "aiocpp/server.hpp"
+#include "aiocpp/subprocess.hpp"
 #include "aiocpp/task.hpp"
 #include "aiocpp/transports.hpp"
 
@@ -217,6 +219,21 @@ class EventLoop {
   // Wraps `fd`, a write end; the protocol gets connection_made(WriteTransport&).
   template <class F>
   auto connect_write_pipe(F factory, int fd);
+  // Runs argv[0] (looked up in PATH unless it contains '/') with `argv`. The
+  // factory's protocol must be a SubprocessProtocol. A program that cannot be
+  // run (or a bad cwd) throws std::system_error with the child's errno (ENOENT, ...).
+  template <class F>
+  auto subprocess_exec(F factory, std::vector<std::string> argv, SubprocessOptions options = {});
+  // Runs `cmd` with /bin/sh -c. The command is one string; a list of
+  // arguments does not compile (use subprocess_exec), an empty one is a ValueError.
+  template <class F>
+  auto subprocess_shell(F factory, std::string cmd, SubprocessOptions options = {});
+  template <class F>
+  void subprocess_shell(F factory, std::vector<std::string> argv,
+                        SubprocessOptions options = {}) = delete;
+  template <class F>
+  void subprocess_shell(F factory, std::initializer_list<const char*> argv,
+                        SubprocessOptions options = {}) = delete;
   // --- end pipes and subprocesses --------------------------------------------------------
 
   detail::LoopImpl& impl() noexcept { return *impl_; }
@@ -234,6 +251,9 @@ class EventLoop {
       ProtocolFactory factory, int fd);
   Task<TransportAndProtocol<WriteTransport, BaseProtocol>> connect_write_pipe_impl(
       ProtocolFactory factory, int fd);
+  Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> subprocess_impl(
+      ProtocolFactory factory, std::vector<std::string> argv, SubprocessOptions options,
+      bool shell);
   // --- end pipes and subprocesses --------------------------------------------------------
 
   template <class P>
@@ -435,6 +455,22 @@ auto EventLoop::connect_write_pipe(F factory, int fd) {
   using P = typename std::invoke_result_t<F&>::element_type;
   return retyped<WriteTransport, P>(
       connect_write_pipe_impl(ProtocolFactory(std::move(factory)), fd));
+}
+
+template <class F>
+auto EventLoop::subprocess_exec(F factory, std::vector<std::string> argv,
+                                SubprocessOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return retyped<SubprocessTransport, P>(subprocess_impl(
+      ProtocolFactory(std::move(factory)), std::move(argv), std::move(options), false));
+}
+
+template <class F>
+auto EventLoop::subprocess_shell(F factory, std::string cmd, SubprocessOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  std::vector<std::string> argv{"/bin/sh", "-c", std::move(cmd)};
+  return retyped<SubprocessTransport, P>(subprocess_impl(
+      ProtocolFactory(std::move(factory)), std::move(argv), std::move(options), true));
 }
 
 }  // namespace aiocpp
