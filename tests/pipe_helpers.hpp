@@ -1,6 +1,7 @@
 #pragma once
-// Helpers shared by the pipe and subprocess tests: a pipe protocol that
-// records its calls, bounded waits, and a check that no child is left.
+// Helpers shared by the pipe and subprocess tests: protocols that record
+// their calls and a check that no child is left (bounded waits and error
+// helpers come from tcp_helpers.hpp).
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -11,40 +12,15 @@
 #include <string>
 #include <vector>
 
-#include "test_support.hpp"
+#include "tcp_helpers.hpp"  // complete, errno_of, describe, arrives
 
 namespace pipe_test {
 
 using namespace aiocpp;
-
-inline constexpr double kTimeout = 10.0;
-
-inline void complete(Future<void>& f) {
-  if (f.valid() && !f.done()) f.set_result();
-}
-
-// The errno of a std::system_error, 0 for anything else (or nothing).
-inline int errno_of(const std::exception_ptr& e) {
-  if (!e) return 0;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::system_error& ex) {
-    return ex.code().value();
-  } catch (...) {
-    return -1;
-  }
-}
-
-// Waits at most `timeout` seconds for `f`; records a failure naming `what` otherwise.
-inline Task<bool> arrives(Future<void> f, std::string what, double timeout = kTimeout) {
-  try {
-    co_await wait_for(f, timeout);
-  } catch (const TimeoutError&) {
-    ADD_FAILURE() << what << ": did not happen within " << timeout << "s";
-    co_return false;
-  }
-  co_return true;
-}
+using tcp_test::arrives;
+using tcp_test::complete;
+using tcp_test::describe;
+using tcp_test::errno_of;
 
 // Records every call of a read or write pipe: "CM", "DR", "ER", "CL", "PW", "RW".
 class PipeRecorder : public Protocol {

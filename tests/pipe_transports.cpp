@@ -111,7 +111,7 @@ TEST_F(PipeTransports, AFailingDataReceivedIsReportedAndClosesThePipe) {
     protocol->throw_on_data = true;
     EXPECT_EQ(::write(w, "x", 1), 1);
     co_await arrives(protocol->lost, "connection_lost");
-    EXPECT_EQ(errno_of(protocol->error), -1) << "the protocol's own exception";
+    EXPECT_EQ(describe(protocol->error), "boom") << "the protocol's own exception";
     ::close(w);
   }());
   ASSERT_EQ(reports_.size(), 1u);
