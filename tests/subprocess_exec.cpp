@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "pipe_helpers.hpp"
+#include "posix/child_process.hpp"
 
 namespace {
 
@@ -231,6 +232,30 @@ TEST_F(SubprocessExec, ProcessExitedWaitsForPipesAGrandchildHoldsOpen) {
     EXPECT_EQ(p->calls.back(), "CL");
     EXPECT_EQ(p->returncode, 0);
   }());
+}
+
+// Kernels without pidfd_open: a thread per child waits for it without
+// reaping it, and the loop reaps exactly that pid.
+TEST_F(SubprocessExec, WithoutPidfdsAWaiterThreadWatchesTheChild) {
+  struct Force {
+    Force() { detail::ChildProcess::force_thread_watcher = true; }
+    ~Force() { detail::ChildProcess::force_thread_watcher = false; }
+  } force;
+  run([]() -> Task<void> {
+    EventLoop& loop = get_running_loop();
+    std::vector<std::string> argv{"/bin/cat"};
+    auto p = co_await run_to_end(argv, {}, "no pidfd");
+    EXPECT_EQ(p->out[1], "no pidfd");
+    EXPECT_EQ(p->returncode, 0);
+    argv = {"/bin/sleep", "30"};
+    auto [transport, protocol] = co_await loop.subprocess_exec(proc_recorder, argv);
+    transport->terminate();
+    EXPECT_EQ(co_await transport->wait(), -SIGTERM);
+    EXPECT_THROW(transport->kill(), std::system_error);
+    auto [running, _] = co_await loop.subprocess_exec(proc_recorder, argv);
+    (void)running;  // left running: closing the loop kills and reaps it
+  }());
+  loop_->close();
 }
 
 }  // namespace

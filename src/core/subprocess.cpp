@@ -94,7 +94,7 @@ Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> EventLoop::subproc
   try {
     child.emplace(pid);
   } catch (...) {
-    // No pidfd (a kernel older than 5.3): do not leave the child behind.
+    // The child cannot be watched (no eventfd, no thread): do not leave it behind.
     ::kill(pid, SIGKILL);
     int status;
     ::waitpid(pid, &status, 0);

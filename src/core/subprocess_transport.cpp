@@ -58,7 +58,7 @@ void SubprocessTransportImpl::start(std::shared_ptr<SubprocessTransportImpl> sel
   self_ = self;
   impl_.track(this);
   tracked_ = true;
-  loop_.add_reader(child_.pidfd(), [this] { child_ready(); });
+  loop_.add_reader(child_.ready_fd(), [this] { child_ready(); });
   watching_ = true;
   for (int fd = 0; fd < 3; ++fd) {
     if (!pipes[fd]) continue;
@@ -147,8 +147,8 @@ void SubprocessTransportImpl::pipe_resume_writing() {
 
 void SubprocessTransportImpl::child_ready() {
   if (!watching_) return;
-  // Unregister before the reap closes the pidfd.
-  int pidfd = child_.pidfd();
+  // Unregister before the reap closes the descriptor.
+  int pidfd = child_.ready_fd();
   loop_.remove_reader(pidfd);
   watching_ = false;
   std::optional<int> code = child_.try_reap();
@@ -205,13 +205,13 @@ void SubprocessTransportImpl::close() {
     if (pipe.transport) pipe.transport->close();
   }
   // asyncio kills a child still running when its transport closes.
-  if (!returncode_) child_.send_signal(SIGKILL);
+  if (!returncode_) (void)child_.send_signal(SIGKILL);  // ESRCH: it has just exited
 }
 
 void SubprocessTransportImpl::send_signal(int signal) {
-  if (returncode_ || !child_.send_signal(signal)) {
-    throw_os_error(ESRCH, "process " + std::to_string(pid_) + " has exited");
-  }
+  int error = returncode_ ? ESRCH : child_.send_signal(signal);
+  if (error == ESRCH) throw_os_error(ESRCH, "process " + std::to_string(pid_) + " has exited");
+  if (error != 0) throw_os_error(error, "send_signal(" + std::to_string(signal) + ")");
 }
 
 void SubprocessTransportImpl::terminate() { send_signal(SIGTERM); }
@@ -234,7 +234,7 @@ void SubprocessTransportImpl::release_on_loop_close() noexcept {
   std::shared_ptr<SubprocessTransportImpl> keep = std::move(self_);
   tracked_ = false;  // the loop has untracked it
   if (!child_.reaped()) {
-    if (!returncode_) child_.send_signal(SIGKILL);
+    if (!returncode_) (void)child_.send_signal(SIGKILL);
     returncode_ = child_.reap();
   }
   watching_ = false;

@@ -2,7 +2,7 @@
 // The subprocess transport (asyncio's BaseSubprocessTransport): a child
 // process, its pipes, and the protocol calls in asyncio's order. Portable:
 // the pipes are whatever transports the backend makes; the child's exit is
-// watched through its pidfd with the loop's add_reader.
+// watched with the loop's add_reader on its pidfd (posix/child_process.hpp).
 
 #include <functional>
 #include <memory>
@@ -82,7 +82,7 @@ class SubprocessTransportImpl final : public SubprocessTransport, public LoopRes
   bool closed_ = false;
   bool finished_ = false;
   bool lost_ = false;      // connection_lost has been called
-  bool watching_ = false;  // the pidfd is registered with the loop
+  bool watching_ = false;  // the child's ready_fd is registered with the loop
   bool tracked_ = false;
 };
 
