@@ -96,7 +96,8 @@ class NoChildrenLeft {
 };
 
 // Records a subprocess protocol's calls: "CM", "D1", "D2" (pipe_data_received,
-// repeats squeezed), "L0", "L1", "L2" (pipe_connection_lost), "PE", "CL".
+// repeats squeezed), "L0", "L1", "L2" (pipe_connection_lost), "PW", "RW"
+// (stdin's flow control), "PE", "CL".
 class ProcRecorder : public SubprocessProtocol {
  public:
   ProcRecorder() : done(get_running_loop().create_future<void>()) {}
@@ -114,6 +115,8 @@ class ProcRecorder : public SubprocessProtocol {
     calls.push_back("L" + std::to_string(fd));
     pipe_errors[fd] = error;
   }
+  void pause_writing() override { calls.push_back("PW"); }
+  void resume_writing() override { calls.push_back("RW"); }
   void process_exited() override {
     calls.push_back("PE");
     returncode = transport->get_returncode();

@@ -258,4 +258,44 @@ TEST_F(SubprocessExec, WithoutPidfdsAWaiterThreadWatchesTheChild) {
   loop_->close();
 }
 
+// asyncio forwards the stdin pipe's flow control to the subprocess protocol.
+TEST_F(SubprocessExec, StdinFlowControlReachesTheProtocol) {
+  run([]() -> Task<void> {
+    EventLoop& loop = get_running_loop();
+    std::vector<std::string> argv{python(), "-c",
+                                  "import sys; sys.stdout.write(sys.stdin.readline()); "
+                                  "sys.stdout.flush(); sys.stdin.read()"};
+    auto [transport, protocol] = co_await loop.subprocess_exec(proc_recorder, argv);
+    auto in = stdin_of(*transport);
+    in->write("first line\n");
+    co_await arrives(protocol->stdout_has("first line\n"), "the first line");
+    in->write(pattern(4 << 20));  // more than the pipe holds: buffered
+    EXPECT_GT(in->get_write_buffer_size(), 64u * 1024);
+    EXPECT_EQ(protocol->calls.back(), "PW");
+    in->close();  // the child reads everything, then exits
+    co_await arrives(protocol->done, "connection_lost");
+    EXPECT_NE(std::find(protocol->calls.begin(), protocol->calls.end(), "RW"),
+              protocol->calls.end());
+    EXPECT_EQ(transport->get_returncode(), 0);
+  }());
+}
+
+// Our ends of the pipes are non-blocking (the loop must never block on
+// them); the child's ends are left blocking, as a program expects.
+TEST_F(SubprocessExec, OurPipeEndsAreNonBlockingTheChildsAreNot) {
+  run([]() -> Task<void> {
+    EventLoop& loop = get_running_loop();
+    std::vector<std::string> argv{python(), "-c",
+                                  "import os; print([os.get_blocking(fd) for fd in (0, 1, 2)])"};
+    auto [transport, protocol] = co_await loop.subprocess_exec(proc_recorder, argv);
+    for (int fd = 0; fd < 3; ++fd) {
+      int ours = std::any_cast<int>(transport->get_pipe_transport(fd)->get_extra_info("pipe"));
+      EXPECT_TRUE(fcntl(ours, F_GETFL) & O_NONBLOCK) << "our end of pipe " << fd;
+    }
+    stdin_of(*transport)->close();
+    co_await arrives(protocol->done, "connection_lost");
+    EXPECT_EQ(protocol->out[1], "[True, True, True]\n");
+  }());
+}
+
 }  // namespace

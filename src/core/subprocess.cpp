@@ -67,6 +67,7 @@ Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> EventLoop::subproc
       auto [read_end, write_end] = detail::make_pipe();
       ours[fd] = fd == 0 ? std::move(write_end) : std::move(read_end);
       theirs[fd] = fd == 0 ? std::move(read_end) : std::move(write_end);
+      detail::set_nonblocking(ours[fd].get());  // ours only: the child's end stays blocking
       spec.stdio[fd] = theirs[fd].get();
     } else if (w == subprocess::DEVNULL) {
       if (!devnull) {
