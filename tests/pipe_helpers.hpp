@@ -89,12 +89,6 @@ inline void expect_no_children() {
       << "a child process was left behind (pid " << info.si_pid << ")";
 }
 
-// No child may be left behind by a test, nor a descriptor.
-class NoChildrenLeft {
- public:
-  ~NoChildrenLeft() { expect_no_children(); }
-};
-
 // Records a subprocess protocol's calls: "CM", "D1", "D2" (pipe_data_received,
 // repeats squeezed), "L0", "L1", "L2" (pipe_connection_lost), "PW", "RW"
 // (stdin's flow control), "PE", "CL".

@@ -19,7 +19,11 @@ namespace sp = aiocpp::subprocess;
 
 class SubprocessErrors : public LoopTest {
  protected:
-  NoChildrenLeft children_check_;  // checked after the loop has closed
+  // No child may be left behind, even by the loop closing.
+  ~SubprocessErrors() override {
+    if (!loop_->is_closed()) loop_->close();
+    expect_no_children();
+  }
 };
 
 // The std::system_error that `start` fails with (errno 0 when it does not fail).
@@ -105,9 +109,18 @@ TEST_F(SubprocessErrors, BadArgumentsAreValueErrors) {
       ADD_FAILURE() << "a Protocol was accepted as a SubprocessProtocol";
     } catch (const ValueError&) {
     }
-    // (A list for subprocess_shell does not compile: the overload is deleted.)
   }());
 }
+
+// asyncio: "cmd must be a string". Here a list of arguments for
+// subprocess_shell does not compile: those overloads are deleted.
+template <class... A>
+concept ShellAccepts = requires(EventLoop& loop, A... args) {
+  loop.subprocess_shell(proc_recorder, args...);
+};
+static_assert(ShellAccepts<std::string>);
+static_assert(!ShellAccepts<std::vector<std::string>>);
+static_assert(!ShellAccepts<std::initializer_list<const char*>>);
 
 TEST_F(SubprocessErrors, SignalsToAChildThatHasExitedAreESRCH) {
   run([]() -> Task<void> {
