@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <pty.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -295,6 +296,45 @@ TEST_F(PipeTransports, PtysAreCharacterDevicesAndTheirHangUpIsQuiet) {
     EXPECT_EQ(errno_of(in->error), EIO);
   }(master, slave));
   EXPECT_TRUE(reports_.empty()) << "EIO on a pty is how it hangs up, not an error to report";
+}
+
+TEST_F(PipeTransports, SocketsWorkAsPipesToo) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  run([](int a, int b) -> Task<void> {
+    EventLoop& loop = get_running_loop();
+    auto [reader, in] = co_await loop.connect_read_pipe(recorder, a);
+    auto [writer, out] = co_await loop.connect_write_pipe(recorder, b);
+    writer->write("over a socket");
+    co_await arrives(in->at_least(13), "the data");
+    EXPECT_EQ(in->received, "over a socket");
+    reader->close();  // the write side notices its peer going away
+    co_await arrives(out->lost, "the writer's connection_lost");
+    EXPECT_EQ(out->error, nullptr);
+  }(sv[0], sv[1]));
+}
+
+TEST_F(PipeTransports, AFailingConnectionMadeFailsTheCallAndClosesTheDescriptor) {
+  record_reports();
+  struct Failing : PipeRecorder {
+    void connection_made(ReadTransport&) override { throw std::runtime_error("no"); }
+  };
+  auto [r, w] = make_pipe();
+  run([](int r) -> Task<void> {
+    auto failing = [] { return std::make_shared<Failing>(); };
+    try {
+      co_await get_running_loop().connect_read_pipe(failing, r);
+      ADD_FAILURE() << "connect_read_pipe succeeded";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "no");
+    }
+    co_await sleep(0);
+    co_await sleep(0);
+  }(r));
+  EXPECT_EQ(fcntl(r, F_GETFD), -1) << "the transport owned the descriptor and closed it";
+  ::close(w);
+  ASSERT_EQ(reports_.size(), 1u);
+  EXPECT_EQ(reports_[0].message, "Fatal error: protocol.connection_made() call failed.");
 }
 
 TEST_F(PipeTransports, ClosingTheLoopReleasesOpenPipes) {
