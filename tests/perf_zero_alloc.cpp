@@ -20,6 +20,7 @@
 // replacement that is not in effect.
 
 #include <execinfo.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -316,6 +317,68 @@ TEST(PerfZeroAlloc, ProtocolEchoMakesNoAllocationPerMessage) {
 
 TEST(PerfZeroAlloc, BufferedProtocolEchoMakesNoAllocationPerMessage) {
   expect_zero_allocations<BufferedEchoServer>();
+}
+
+// --- Pipes: a write pipe feeding a read pipe on the same loop ----------------------------
+
+// Reads each message back from the pipe and writes the next one, from
+// data_received, like PingClient.
+class PipePing : public aiocpp::Protocol {
+ public:
+  void data_received(std::string_view data) override {
+    received_ += data.size();
+    if (received_ < message.size()) return;
+    received_ = 0;
+    --remaining;
+    if (count && remaining == counted_round_trips) start_counting();
+    if (remaining > 0) {
+      writer->write(message);
+      return;
+    }
+    if (count) counts = stop_counting();
+    if (!done.done()) done.set_result();
+  }
+
+  std::string message = std::string(message_size, 'p');
+  aiocpp::WriteTransport* writer = nullptr;
+  Future<void> done;
+  int remaining = 0;
+  bool count = false;
+  Counts counts;
+
+ private:
+  std::size_t received_ = 0;
+};
+
+Task<Counts> pipe_allocations() {
+  aiocpp::EventLoop& loop = aiocpp::get_running_loop();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+  auto ping_factory = [] { return std::make_shared<PipePing>(); };
+  auto reading = co_await loop.connect_read_pipe(ping_factory, fds[0]);
+  auto base_factory = [] { return std::make_shared<aiocpp::BaseProtocol>(); };
+  auto writing = co_await loop.connect_write_pipe(base_factory, fds[1]);
+  std::shared_ptr<PipePing> ping = reading.protocol;
+  ping->writer = writing.transport.get();
+  for (bool count : {false, true}) {
+    ping->done = loop.create_future<void>();
+    ping->count = count;
+    ping->remaining = count ? counted_round_trips + 1 : warmup_round_trips;
+    ping->writer->write(ping->message);
+    co_await ping->done;
+  }
+  writing.transport->close();
+  co_await aiocpp::sleep(0);
+  co_return ping->counts;
+}
+
+TEST(PerfZeroAlloc, PipeReadsAndWritesMakeNoAllocationPerMessage) {
+  aiocpp::testing::FdLeakCheck fd_check;
+  Counts counts = aiocpp::testing::run_bounded(pipe_allocations(), 30.0);
+  if (counts.allocations != 0) print_first_stack();
+  EXPECT_EQ(counts.allocations, 0u) << "heap allocations in " << counted_round_trips
+                                    << " pipe round trips (the first one's stack is on stderr)";
+  EXPECT_EQ(counts.deallocations, 0u);
 }
 
 }  // namespace

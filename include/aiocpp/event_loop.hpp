@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -19,6 +20,7 @@
 #include "aiocpp/future.hpp"
 #include "aiocpp/handle.hpp"
 #include "aiocpp/server.hpp"
+#include "aiocpp/subprocess.hpp"
 #include "aiocpp/task.hpp"
 #include "aiocpp/transports.hpp"
 
@@ -113,6 +115,15 @@ struct DatagramEndpointOptions {
 template <class P = DatagramProtocol>
 struct DatagramConnection {
   std::shared_ptr<DatagramTransport> transport;
+  std::shared_ptr<P> protocol;
+};
+
+// --- Pipes and subprocesses ------------------------------------------------------------
+// What connect_read_pipe, connect_write_pipe and subprocess_* return:
+// `auto [transport, protocol] = co_await ...`.
+template <class T, class P>
+struct TransportAndProtocol {
+  std::shared_ptr<T> transport;
   std::shared_ptr<P> protocol;
 };
 
@@ -297,9 +308,51 @@ class EventLoop {
   template <class F>
   auto create_datagram_endpoint(F factory, DatagramEndpointOptions options);
 
+  // --- Pipes and subprocesses ----------------------------------------------------------
+  // Wraps `fd`, the read end of a pipe, FIFO, socket or character device (a
+  // pty); the factory's protocol must be a Protocol. A regular file is a
+  // ValueError. The descriptor is made non-blocking, and the transport owns
+  // it (closes it at connection_lost) once the call has got that far.
+  template <class F>
+  auto connect_read_pipe(F factory, int fd);
+  // Wraps `fd`, a write end; the protocol gets connection_made(WriteTransport&).
+  template <class F>
+  auto connect_write_pipe(F factory, int fd);
+  // Runs argv[0] (looked up in PATH unless it contains '/') with `argv`. The
+  // factory's protocol must be a SubprocessProtocol. A program that cannot be
+  // run (or a bad cwd) throws std::system_error with the child's errno (ENOENT, ...).
+  template <class F>
+  auto subprocess_exec(F factory, std::vector<std::string> argv, SubprocessOptions options = {});
+  // Runs `cmd` with /bin/sh -c. The command is one string; a list of
+  // arguments does not compile (use subprocess_exec), an empty one is a ValueError.
+  template <class F>
+  auto subprocess_shell(F factory, std::string cmd, SubprocessOptions options = {});
+  template <class F>
+  void subprocess_shell(F factory, std::vector<std::string> argv,
+                        SubprocessOptions options = {}) = delete;
+  template <class F>
+  void subprocess_shell(F factory, std::initializer_list<const char*> argv,
+                        SubprocessOptions options = {}) = delete;
+
   detail::LoopImpl& impl() noexcept { return *impl_; }
 
  private:
+  // Pipes and subprocesses.
+  template <class T, class P>
+  static Task<TransportAndProtocol<T, P>> retyped(
+      Task<TransportAndProtocol<T, BaseProtocol>> connecting) {
+    auto c = co_await connecting;
+    co_return TransportAndProtocol<T, P>{std::move(c.transport),
+                                         std::static_pointer_cast<P>(c.protocol)};
+  }
+  Task<TransportAndProtocol<ReadTransport, BaseProtocol>> connect_read_pipe_impl(
+      ProtocolFactory factory, int fd);
+  Task<TransportAndProtocol<WriteTransport, BaseProtocol>> connect_write_pipe_impl(
+      ProtocolFactory factory, int fd);
+  Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> subprocess_impl(
+      ProtocolFactory factory, std::vector<std::string> argv, SubprocessOptions options,
+      bool shell);
+
   template <class P>
   static Task<Connection<P>> typed(Task<Connection<BaseProtocol>> connecting) {
     auto c = co_await connecting;
@@ -510,6 +563,39 @@ auto EventLoop::create_datagram_endpoint(F factory, DatagramEndpointOptions opti
                 "create_datagram_endpoint: the factory must return a DatagramProtocol");
   return typed_datagram<P>(create_datagram_endpoint_impl(
       std::function<std::shared_ptr<DatagramProtocol>()>(std::move(factory)), std::move(options)));
+}
+
+// --- Pipes and subprocesses: inline definitions -------------------------------------------
+// As for create_connection, the factory becomes a ProtocolFactory here,
+// outside any co_await expression.
+
+template <class F>
+auto EventLoop::connect_read_pipe(F factory, int fd) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return retyped<ReadTransport, P>(connect_read_pipe_impl(ProtocolFactory(std::move(factory)), fd));
+}
+
+template <class F>
+auto EventLoop::connect_write_pipe(F factory, int fd) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return retyped<WriteTransport, P>(
+      connect_write_pipe_impl(ProtocolFactory(std::move(factory)), fd));
+}
+
+template <class F>
+auto EventLoop::subprocess_exec(F factory, std::vector<std::string> argv,
+                                SubprocessOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  return retyped<SubprocessTransport, P>(subprocess_impl(
+      ProtocolFactory(std::move(factory)), std::move(argv), std::move(options), false));
+}
+
+template <class F>
+auto EventLoop::subprocess_shell(F factory, std::string cmd, SubprocessOptions options) {
+  using P = typename std::invoke_result_t<F&>::element_type;
+  std::vector<std::string> argv{"/bin/sh", "-c", std::move(cmd)};
+  return retyped<SubprocessTransport, P>(subprocess_impl(
+      ProtocolFactory(std::move(factory)), std::move(argv), std::move(options), true));
 }
 
 }  // namespace aiocpp

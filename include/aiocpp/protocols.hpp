@@ -21,10 +21,17 @@ class BaseTransport;
 class Transport;
 class DatagramTransport;
 class SocketAddress;
+class ReadTransport;
+class WriteTransport;
 
 class BaseProtocol {
  public:
   virtual ~BaseProtocol() = default;
+  // Pipes (connect_read_pipe / connect_write_pipe) hand their protocol the
+  // transport they are: a read pipe a ReadTransport, a write pipe a
+  // WriteTransport. Stream sockets call Protocol's connection_made(Transport&).
+  virtual void connection_made(ReadTransport& transport) { (void)transport; }
+  virtual void connection_made(WriteTransport& transport) { (void)transport; }
   // `error` is null for a clean close (EOF, close()), the cause otherwise.
   virtual void connection_lost(std::exception_ptr error) { (void)error; }
   // The transport's write buffer went over its high-water mark.
@@ -33,9 +40,11 @@ class BaseProtocol {
   virtual void resume_writing() {}
 };
 
-// A stream protocol: TCP, unix sockets, pipes.
+// A stream protocol: TCP, unix sockets, and read pipes (data_received,
+// eof_received; a pipe's eof_received return value is ignored, as in asyncio).
 class Protocol : public BaseProtocol {
  public:
+  using BaseProtocol::connection_made;
   virtual void connection_made(Transport& transport) { (void)transport; }
   // `data` is valid only during the call.
   virtual void data_received(std::string_view data) { (void)data; }
@@ -48,6 +57,7 @@ class Protocol : public BaseProtocol {
 // kernel and the application.
 class BufferedProtocol : public BaseProtocol {
  public:
+  using BaseProtocol::connection_made;
   virtual void connection_made(Transport& transport) { (void)transport; }
   // A buffer to read into; `size_hint` is the suggested size (0: any).
   virtual std::span<char> get_buffer(std::size_t size_hint) = 0;

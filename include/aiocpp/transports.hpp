@@ -22,7 +22,8 @@ class BaseTransport : public std::enable_shared_from_this<BaseTransport> {
   virtual ~BaseTransport() = default;
 
   // asyncio's keys: "peername", "sockname" (SocketAddress), "socket"
-  // (TransportSocket). An unknown key gives `default_value`.
+  // (TransportSocket); pipes: "pipe" (the descriptor, an int). An unknown key
+  // gives `default_value`.
   virtual std::any get_extra_info(std::string_view name, std::any default_value = {}) const = 0;
   virtual bool is_closing() const = 0;
   // Closes after the write buffer is flushed; connection_lost(nullptr) follows.
@@ -56,7 +57,8 @@ class WriteTransport : public virtual BaseTransport {
   }
 
   // Sends at once what the socket takes and buffers the rest. Ignored after
-  // close() (as asyncio does); throws RuntimeError after write_eof().
+  // close() (as asyncio does); throws RuntimeError after write_eof() on a
+  // socket (a pipe ignores it, as asyncio's pipe transport does).
   virtual void write(std::string_view data) = 0;
   virtual void writelines(std::span<const std::string_view> chunks) = 0;
   void writelines(std::initializer_list<std::string_view> chunks) {

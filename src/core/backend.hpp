@@ -67,6 +67,16 @@ class Backend {
   virtual bool remove_reader(int fd) = 0;
   virtual void add_writer(int fd, Handle callback) = 0;
   virtual bool remove_writer(int fd) = 0;
+
+  // --- pipes (connect_read_pipe / connect_write_pipe, subprocess pipes) -----------
+  // Wraps a non-blocking pipe, FIFO, socket or character device, taking
+  // ownership of `fd`. connection_made is scheduled, then reading (or
+  // watching for the reader to leave) starts, then `waiter` completes.
+  virtual std::shared_ptr<ReadTransport> make_read_pipe_transport(
+      int fd, std::shared_ptr<BaseProtocol> protocol, Future<void> waiter) = 0;
+  virtual std::shared_ptr<WriteTransport> make_write_pipe_transport(
+      int fd, std::shared_ptr<BaseProtocol> protocol, Future<void> waiter) = 0;
+  // --- end pipes ----------------------------------------------------------------------
 };
 
 }  // namespace aiocpp::detail

@@ -18,6 +18,19 @@ namespace aiocpp::detail {
 
 class SignalHandlers;
 
+// Something that holds itself alive for callbacks that can no longer run once
+// the loop is closed (pipe and subprocess transports). EventLoop::close()
+// calls release_on_loop_close() on each one still tracked, newest first.
+class LoopResource {
+ public:
+  virtual void release_on_loop_close() noexcept = 0;
+  LoopResource* resource_prev = nullptr;  // LoopImpl's list of live resources
+  LoopResource* resource_next = nullptr;
+
+ protected:
+  ~LoopResource() = default;
+};
+
 class LoopImpl {
  public:
   LoopImpl(EventLoop& loop, LoopOptions options);
@@ -67,6 +80,12 @@ class LoopImpl {
 
   void drop_pending_callbacks() noexcept;
 
+  // --- pipes and subprocesses ---------------------------------------------------------
+  void track(LoopResource* resource) noexcept;
+  void untrack(LoopResource* resource) noexcept;
+  void release_resources() noexcept;
+  // --- end pipes and subprocesses -----------------------------------------------------
+
  private:
   void move_due_timers(double now);
   void compact_timers();
@@ -84,6 +103,7 @@ class LoopImpl {
 
   TaskBase* tasks_head_ = nullptr;
   std::unique_ptr<char[]> read_buffer_;
+  LoopResource* resources_ = nullptr;  // pipes and subprocesses
 };
 
 LoopImpl& impl_of(EventLoop& loop) noexcept;

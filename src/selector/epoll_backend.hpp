@@ -53,6 +53,15 @@ class EpollBackend final : public Backend {
   void add_writer(int fd, Handle callback) override;
   bool remove_writer(int fd) override;
 
+  // --- pipes (selector/pipe_transport.cpp) -------------------------------------------
+  std::shared_ptr<ReadTransport> make_read_pipe_transport(int fd,
+                                                          std::shared_ptr<BaseProtocol> protocol,
+                                                          Future<void> waiter) override;
+  std::shared_ptr<WriteTransport> make_write_pipe_transport(int fd,
+                                                            std::shared_ptr<BaseProtocol> protocol,
+                                                            Future<void> waiter) override;
+  // --- end pipes ----------------------------------------------------------------------
+
   // Registration: `events` of 0 keeps the fd registered but silent.
   void add(int fd, std::uint32_t events, IoWatcher* watcher);
   void modify(int fd, std::uint32_t events, IoWatcher* watcher);

@@ -361,45 +361,16 @@ void SocketTransport::resume_reading() {
 
 void SocketTransport::set_write_buffer_limits(std::optional<std::size_t> high,
                                               std::optional<std::size_t> low) {
-  std::size_t h = high ? *high : (low ? 4 * *low : 64 * 1024);
-  std::size_t l = low ? *low : h / 4;
-  if (h < l) {
-    throw ValueError("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) +
-                     ") must be >= 0");
-  }
-  high_water_ = h;
-  low_water_ = l;
+  flow_.set_limits(high, low);
   maybe_pause_protocol();
 }
 
 void SocketTransport::maybe_pause_protocol() {
-  if (buffer_.size() <= high_water_ || protocol_paused_ || !protocol_) return;
-  protocol_paused_ = true;
-  try {
-    protocol_->pause_writing();
-  } catch (...) {
-    ExceptionContext context;
-    context.message = "protocol.pause_writing() failed";
-    context.exception = std::current_exception();
-    context.transport = self_;
-    context.protocol = protocol_;
-    loop_.loop.call_exception_handler(context);
-  }
+  flow_.maybe_pause(buffer_.size(), loop_, self_, protocol_);
 }
 
 void SocketTransport::maybe_resume_protocol() {
-  if (!protocol_paused_ || buffer_.size() > low_water_ || !protocol_) return;
-  protocol_paused_ = false;
-  try {
-    protocol_->resume_writing();
-  } catch (...) {
-    ExceptionContext context;
-    context.message = "protocol.resume_writing() failed";
-    context.exception = std::current_exception();
-    context.transport = self_;
-    context.protocol = protocol_;
-    loop_.loop.call_exception_handler(context);
-  }
+  flow_.maybe_resume(buffer_.size(), loop_, self_, protocol_);
 }
 
 void SocketTransport::fatal_error(std::exception_ptr error, const char* message) {
@@ -410,14 +381,7 @@ void SocketTransport::fatal_error(std::exception_ptr error, const char* message)
     os_level = true;  // a connection failing is not a bug: asyncio does not report it
   } catch (...) {
   }
-  if (!os_level) {
-    ExceptionContext context;
-    context.message = message;
-    context.exception = error;
-    context.transport = self_;
-    context.protocol = protocol_;
-    loop_.loop.call_exception_handler(context);
-  }
+  if (!os_level) report_protocol_error(loop_, message, error, self_, protocol_);
   force_close(error);
 }
 

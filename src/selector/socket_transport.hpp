@@ -8,6 +8,7 @@
 #include "aiocpp/transports.hpp"
 #include "core/byte_buffer.hpp"
 #include "core/sendfile.hpp"
+#include "core/write_flow.hpp"
 #include "selector/epoll_backend.hpp"
 
 namespace aiocpp::detail {
@@ -41,7 +42,7 @@ class SocketTransport final : public Transport, public IoWatcher, public Sendfil
   void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
                                std::optional<std::size_t> low = std::nullopt) override;
   std::pair<std::size_t, std::size_t> get_write_buffer_limits() const override {
-    return {low_water_, high_water_};
+    return flow_.limits();
   }
   std::size_t get_write_buffer_size() const override { return buffer_.size(); }
   void write(std::string_view data) override;
@@ -97,8 +98,7 @@ class SocketTransport final : public Transport, public IoWatcher, public Sendfil
   // and the future completes once the buffer has drained.
   Future<void> empty_waiter_;
   Future<void> writable_waiter_;  // sendfile(2) would block: wait for EPOLLOUT
-  std::size_t high_water_ = 64 * 1024;
-  std::size_t low_water_ = 16 * 1024;
+  WriteFlowControl flow_;
   int conn_lost_ = 0;
   std::uint32_t registered_events_ = 0;
   bool registered_ = false;
@@ -107,7 +107,6 @@ class SocketTransport final : public Transport, public IoWatcher, public Sendfil
   bool eof_ = false;       // write_eof() was called
   bool read_eof_ = false;  // the peer's EOF was kept half-open: stop reading
   bool paused_ = false;    // pause_reading()
-  bool protocol_paused_ = false;
   bool protocol_connected_ = false;
 };
 

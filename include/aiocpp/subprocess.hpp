@@ -1,0 +1,94 @@
+#pragma once
+// Subprocesses: asyncio's SubprocessProtocol and SubprocessTransport, the
+// keyword arguments of loop.subprocess_exec / subprocess_shell, and the
+// constants of asyncio.subprocess.
+//
+// The protocol sees, on the loop's thread and never re-entrantly:
+//
+//   connection_made(SubprocessTransport&)
+//     [-> pipe_data_received(fd, data)]*        fd 1 (stdout) or 2 (stderr)
+//     [-> pipe_connection_lost(fd, error)]*     once per pipe: 0, 1, 2
+//     -> process_exited()                       after every pipe is lost
+//     -> connection_lost(nullptr)
+//
+// get_returncode() is set as soon as the child has been reaped, which may be
+// before process_exited() (a grandchild can keep the child's stdout open).
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiocpp/future.hpp"
+#include "aiocpp/protocols.hpp"
+#include "aiocpp/transports.hpp"
+
+namespace aiocpp {
+
+class SubprocessTransport;
+
+namespace subprocess {
+// Where a child's stdin / stdout / stderr go (asyncio.subprocess's values).
+// Any descriptor >= 0 is given to the child as that stream (the caller keeps
+// its own copy and closes it).
+inline constexpr int PIPE = -1;     // a new pipe, reached with get_pipe_transport
+inline constexpr int STDOUT = -2;   // stderr only: wherever stdout goes
+inline constexpr int DEVNULL = -3;  // /dev/null
+inline constexpr int INHERIT = -4;  // asyncio's None: the parent's own stream
+}  // namespace subprocess
+
+// Keyword arguments of subprocess_exec / subprocess_shell. The streams are
+// spelled stdin_ / stdout_ / stderr_ because C libraries may define stdin,
+// stdout and stderr as macros.
+struct SubprocessOptions {
+  int stdin_ = subprocess::PIPE;
+  int stdout_ = subprocess::PIPE;
+  int stderr_ = subprocess::PIPE;
+  std::optional<std::string> cwd;               // the child's working directory
+  std::optional<std::vector<std::string>> env;  // "NAME=value": the child's whole environment
+  bool start_new_session = false;               // setsid() in the child
+  bool close_fds = true;                        // close descriptors above 2 in the child...
+  std::vector<int> pass_fds;                    // ... except these, kept open under their numbers
+};
+
+class SubprocessTransport : public virtual BaseTransport {
+ public:
+  virtual int get_pid() const = 0;
+  // Once the child has been reaped: its exit status, or -N when signal N killed it.
+  virtual std::optional<int> get_returncode() const = 0;
+  // The pipe transport of fd 0 (a WriteTransport), 1 or 2 (ReadTransports);
+  // null when that stream is not a pipe or the transport is gone.
+  virtual std::shared_ptr<BaseTransport> get_pipe_transport(int fd) const = 0;
+  // std::system_error with ESRCH (asyncio's ProcessLookupError) once the
+  // child has been reaped.
+  virtual void send_signal(int signal) = 0;
+  virtual void terminate() = 0;  // SIGTERM
+  virtual void kill() = 0;       // SIGKILL
+  // Completes with the return code once connection_lost has been called
+  // (asyncio's transport._wait(), which Process.wait() uses).
+  virtual Future<int> wait() = 0;
+  // close(): closes the pipes and kills the child if it is still running
+  // (asyncio's behaviour); connection_lost follows once it has been reaped.
+};
+
+class SubprocessProtocol : public BaseProtocol {
+ public:
+  using BaseProtocol::connection_made;
+  virtual void connection_made(SubprocessTransport& transport) { (void)transport; }
+  // `data` from the child's stdout (fd 1) or stderr (fd 2), valid only during the call.
+  virtual void pipe_data_received(int fd, std::string_view data) {
+    (void)fd;
+    (void)data;
+  }
+  // One of the child's pipes closed; `error` is null for a clean close.
+  virtual void pipe_connection_lost(int fd, std::exception_ptr error) {
+    (void)fd;
+    (void)error;
+  }
+  // The child has exited and every pipe has been reported lost.
+  virtual void process_exited() {}
+};
+
+}  // namespace aiocpp
