@@ -1,0 +1,304 @@
+// Seed 000's remote command server, done safely (examples/remote_cmd_server):
+// the policy on its own, then the program end to end over loopback. Each
+// refusal must be clear and leave the server serving.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+
+#include "child_output.hpp"
+#include "remote_cmd_policy.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using aiocpp::testing::ChildProcess;
+using aiocpp::testing::describe_status;
+using aiocpp::testing::exited_cleanly;
+using aiocpp::testing::FdLeakCheck;
+using aiocpp::testing::feed_stdin;
+using aiocpp::testing::Output;
+
+// --- The policy ----------------------------------------------------------------------------
+
+remote_cmd::Policy policy() {
+  remote_cmd::Policy p;
+  p.allowed = {{"echo", "/bin/echo"}, {"date", "/usr/bin/date"}};
+  p.token = "s3cret";
+  return p;
+}
+
+TEST(RemoteCmdPolicy, AnAllowedCommandRunsByItsPathWithTheWordsAsArguments) {
+  auto v = remote_cmd::check_command(policy(), "echo  hello   world");
+  ASSERT_TRUE(v.allowed) << v.refusal;
+  EXPECT_EQ(v.argv, (std::vector<std::string>{"/bin/echo", "hello", "world"}));
+}
+
+TEST(RemoteCmdPolicy, CommandsOutsideTheAllowListAreRefusedByName) {
+  auto v = remote_cmd::check_command(policy(), "rm -rf /tmp/x");
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.refusal, "'rm' is not an allowed command");
+  EXPECT_FALSE(remote_cmd::check_command(policy(), "/bin/echo hi").allowed)
+      << "a path is not a way around the list";
+  EXPECT_FALSE(remote_cmd::check_command(policy(), "   ").allowed);
+}
+
+TEST(RemoteCmdPolicy, ShellMetacharactersAreRefusedEvenAfterAnAllowedCommand) {
+  for (const char* line :
+       {"echo hi; rm -rf /", "echo $(id)", "echo `id`", "echo a | cat", "echo a > /tmp/x",
+        "echo a && id", "echo *", "echo 'quoted'", "echo a\tb", "echo ~root", "echo a#b"}) {
+    auto v = remote_cmd::check_command(policy(), line);
+    EXPECT_FALSE(v.allowed) << line;
+    EXPECT_NE(v.refusal.find("shell metacharacter"), std::string::npos) << line;
+  }
+}
+
+TEST(RemoteCmdPolicy, TheTokenMustMatchExactly) {
+  EXPECT_TRUE(remote_cmd::token_matches("s3cret", "s3cret"));
+  EXPECT_FALSE(remote_cmd::token_matches("s3cret", "s3cre"));
+  EXPECT_FALSE(remote_cmd::token_matches("s3cret", "s3cret "));
+  EXPECT_FALSE(remote_cmd::token_matches("s3cret", "S3cret"));
+  EXPECT_FALSE(remote_cmd::token_matches("s3cret", ""));
+  EXPECT_FALSE(remote_cmd::token_matches("", "")) << "no token configured matches nothing";
+}
+
+// --- The program ---------------------------------------------------------------------------
+
+std::string example_path(const std::string& name) {
+  return std::string(AIOCPP_EXAMPLES_DIR) + "/" + name;
+}
+
+// A line-oriented client over a blocking socket with timeouts.
+class Client {
+ public:
+  explicit Client(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  ~Client() { close(fd_); }
+
+  void send(const std::string& text) {
+    EXPECT_EQ(::send(fd_, text.data(), text.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(text.size()));
+  }
+  // Everything up to and including the next status line ("%% ..."); what
+  // arrived before the end of the stream if it ends first.
+  std::string answer() {
+    for (;;) {
+      std::size_t at = status_at();
+      if (at != std::string::npos) {
+        std::size_t end = received_.find('\n', at) + 1;
+        std::string out = received_.substr(0, end);
+        received_.erase(0, end);
+        return out;
+      }
+      if (!read_some()) {
+        std::string out = std::move(received_);
+        received_.clear();
+        return out;
+      }
+    }
+  }
+  // Whether the server closed the connection (reads to the end).
+  bool closed_by_server() {
+    while (read_some()) {
+    }
+    return eof_;
+  }
+
+ private:
+  std::size_t status_at() const {
+    for (std::size_t at = 0; at < received_.size();) {
+      if (received_.compare(at, 3, "%% ") == 0) {
+        if (received_.find('\n', at) != std::string::npos) return at;
+        return std::string::npos;
+      }
+      std::size_t nl = received_.find('\n', at);
+      if (nl == std::string::npos) return std::string::npos;
+      at = nl + 1;
+    }
+    return std::string::npos;
+  }
+  bool read_some() {
+    char buf[4096];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      eof_ = n == 0;
+      return false;
+    }
+    received_.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  std::string received_;
+  bool eof_ = false;
+};
+
+class RemoteCmdServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access(example_path("remote_cmd_server").c_str(), X_OK) != 0) {
+      GTEST_SKIP() << "remote_cmd_server is not built";
+    }
+    std::ofstream(token_file_) << "s3cret\n";
+    process_ = aiocpp::testing::spawn(
+        {example_path("remote_cmd_server"), "--port", "0", "--token-file", token_file_, "--allow",
+         "echo", "--allow", "sleep", "--allow", "yes", "--allow", "/bin/cat", "--time-limit", "0.5",
+         "--max-output", "1000", "--max-line", "64"},
+        true);
+    feed_stdin(*process_, "");
+    output_ = std::make_unique<Output>(*process_);
+    std::string port = output_->wait_for(std::regex(R"(Serving on \('127\.0\.0\.1', (\d+)\))"), 10);
+    ASSERT_FALSE(port.empty()) << output_->text();
+    port_ = std::stoi(port);
+  }
+  void TearDown() override {
+    if (process_) {
+      kill(process_->pid, SIGTERM);
+      output_->read_to_eof(10);
+      int status = process_->wait(10);
+      EXPECT_TRUE(exited_cleanly(status)) << describe_status(status) << "\n" << output_->text();
+    }
+    std::remove(token_file_.c_str());
+  }
+  // A client past the token.
+  std::unique_ptr<Client> login() {
+    auto c = std::make_unique<Client>(port_);
+    c->send("s3cret\n");
+    EXPECT_EQ(c->answer(), "%% welcome\n");
+    return c;
+  }
+  // The server still serves: a new client can run a command.
+  void expect_still_serving() {
+    auto c = login();
+    c->send("echo still here\n");
+    EXPECT_EQ(c->answer(), "still here\n%% exit 0\n");
+  }
+
+  FdLeakCheck fds_;
+  std::string token_file_ = "/tmp/aiocpp_remote_cmd_token_" + std::to_string(getpid());
+  std::unique_ptr<ChildProcess> process_;
+  std::unique_ptr<Output> output_;
+  int port_ = 0;
+};
+
+TEST_F(RemoteCmdServer, RunsAnAllowedCommandAndPrintsWhatTheSeedPrints) {
+  auto c = login();
+  c->send("echo hello world\n");
+  EXPECT_EQ(c->answer(), "hello world\n%% exit 0\n");
+  c->send("cat\n");  // stdin is /dev/null: no hang
+  EXPECT_EQ(c->answer(), "%% exit 0\n");
+  c->send("exit\n");
+  EXPECT_TRUE(c->closed_by_server()) << "exit closes the connection, as in the seed";
+  EXPECT_TRUE(output_->wait_for("Exit receive, close the socket"));
+  EXPECT_TRUE(output_->wait_for("Close the client socket"));
+  EXPECT_NE(output_->text().find("Command received: b'echo hello world\\n'"), std::string::npos);
+  EXPECT_NE(output_->text().find("Connection from ('127.0.0.1', "), std::string::npos);
+}
+
+TEST_F(RemoteCmdServer, AWrongTokenIsRefusedAndTheConnectionClosed) {
+  Client c(port_);
+  c.send("guess\n");
+  EXPECT_EQ(c.answer(), "%% refused: wrong token\n");
+  EXPECT_TRUE(c.closed_by_server());
+  expect_still_serving();
+}
+
+TEST_F(RemoteCmdServer, ACommandOutsideTheAllowListIsRefusedAndTheConnectionStays) {
+  auto c = login();
+  c->send("rm -rf /\n");
+  EXPECT_EQ(c->answer(), "%% refused: 'rm' is not an allowed command\n");
+  c->send("echo next\n");
+  EXPECT_EQ(c->answer(), "next\n%% exit 0\n");
+}
+
+TEST_F(RemoteCmdServer, ShellMetacharactersAreRefused) {
+  auto c = login();
+  c->send("echo hi; touch /tmp/aiocpp_pwned\n");
+  EXPECT_EQ(c->answer().rfind("%% refused: shell metacharacter ';'", 0), 0u);
+  EXPECT_NE(access("/tmp/aiocpp_pwned", F_OK), 0);
+  expect_still_serving();
+}
+
+TEST_F(RemoteCmdServer, AnOverLongLineIsRefusedAndTheServerKeepsServing) {
+  auto c = login();
+  c->send(std::string(100, 'a'));  // no newline: the limit holds before one comes
+  EXPECT_EQ(c->answer(), "%% refused: line longer than 64 bytes\n");
+  EXPECT_TRUE(c->closed_by_server());
+  expect_still_serving();
+}
+
+TEST_F(RemoteCmdServer, ACommandThatRunsTooLongIsKilled) {
+  auto c = login();
+  c->send("sleep 30\n");
+  EXPECT_EQ(c->answer(), "%% killed: time limit of 0.5 s\n");
+  c->send("echo after\n");
+  EXPECT_EQ(c->answer(), "after\n%% exit 0\n");
+}
+
+TEST_F(RemoteCmdServer, OutputBeyondTheLimitIsCutAndTheCommandKilled) {
+  auto c = login();
+  c->send("yes\n");
+  std::string answer = c->answer();
+  // "y\n" * 500: exactly the limit, ending a line, then the status line.
+  ASSERT_GE(answer.size(), 1000u) << answer;
+  EXPECT_EQ(answer.substr(0, 6), "y\ny\ny\n");
+  EXPECT_EQ(answer.substr(1000), "%% killed: output limit of 1000 bytes\n");
+}
+
+TEST_F(RemoteCmdServer, TheClientSendsTheTokenThenEachLineOfStdin) {
+  std::string client = example_path("remote_cmd_client");
+  if (access(client.c_str(), X_OK) != 0) GTEST_SKIP() << "remote_cmd_client is not built";
+  for (bool right_token : {true, false}) {
+    std::string token_file = token_file_ + (right_token ? "" : ".wrong");
+    if (!right_token) std::ofstream(token_file) << "not it\n";
+    auto child = aiocpp::testing::spawn(
+        {client, "--port", std::to_string(port_), "--token-file", token_file}, true);
+    feed_stdin(*child, "echo one two\nrm x\nexit\n");
+    Output output(*child);
+    EXPECT_TRUE(output.read_to_eof());
+    int status = child->wait();
+    if (right_token) {
+      EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
+      EXPECT_NE(output.text().find("one two\n%% exit 0\n%% refused: 'rm' is not an allowed"),
+                std::string::npos)
+          << output.text();
+    } else {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << describe_status(status);
+      EXPECT_NE(output.text().find("%% refused: wrong token"), std::string::npos) << output.text();
+      std::remove(token_file.c_str());
+    }
+  }
+}
+
+TEST(RemoteCmdServerArguments, NoTokenOrNoAllowListIsAUsageError) {
+  FdLeakCheck fds;
+  if (access(example_path("remote_cmd_server").c_str(), X_OK) != 0) GTEST_SKIP();
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--allow", "echo"}, std::vector<std::string>{},
+        std::vector<std::string>{"--allow", "no-such-command-here"}}) {
+    std::vector<std::string> argv = {example_path("remote_cmd_server"), "--port", "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    unsetenv("REMOTE_CMD_TOKEN");
+    auto child = aiocpp::testing::spawn(argv, true);
+    feed_stdin(*child, "");
+    Output output(*child);
+    EXPECT_TRUE(output.read_to_eof());
+    int status = child->wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << describe_status(status);
+    EXPECT_NE(output.text().find("error: "), std::string::npos) << output.text();
+  }
+}
+
+}  // namespace
