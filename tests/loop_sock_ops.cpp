@@ -15,16 +15,7 @@ namespace {
 using namespace aiocpp;
 using aiocpp::detail::UniqueFd;
 using aiocpp::testing::LoopTest;
-
-struct SocketPair {
-  UniqueFd a, b;
-  explicit SocketPair(int type = SOCK_STREAM) {
-    int fds[2];
-    EXPECT_EQ(socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-    a = UniqueFd(fds[0]);
-    b = UniqueFd(fds[1]);
-  }
-};
+using aiocpp::testing::SocketPair;
 
 UniqueFd bound_socket(int type, int family = AF_INET) {
   UniqueFd fd = detail::make_socket(family, type, 0);

@@ -15,34 +15,10 @@ namespace {
 
 using namespace aiocpp;
 using aiocpp::detail::UniqueFd;
+using aiocpp::testing::byte_pattern;
 using aiocpp::testing::LoopTest;
-
-struct SocketPair {
-  UniqueFd a, b;
-  explicit SocketPair(int type = SOCK_STREAM) {
-    int fds[2];
-    EXPECT_EQ(socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-    a = UniqueFd(fds[0]);
-    b = UniqueFd(fds[1]);
-  }
-};
-
-// A temporary file holding `content`, deleted on construction (only the fd remains).
-UniqueFd temp_file(const std::string& content) {
-  char path[] = "/tmp/aiocpp_sendfile_XXXXXX";
-  int fd = mkstemp(path);
-  EXPECT_GE(fd, 0);
-  unlink(path);
-  EXPECT_EQ(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  lseek(fd, 0, SEEK_SET);
-  return UniqueFd(fd);
-}
-
-std::string pattern(std::size_t size) {
-  std::string s(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + i % 26);
-  return s;
-}
+using aiocpp::testing::SocketPair;
+using aiocpp::testing::temp_file_with;
 
 // Reads from `fd` until `total` bytes or end of file.
 Task<std::string> read_all(EventLoop& loop, int fd, std::size_t total) {
@@ -69,8 +45,8 @@ class SockSendfile : public LoopTest {
 };
 
 TEST_F(SockSendfile, SendsAWholeFileLargerThanTheSocketBuffers) {
-  std::string content = pattern(3 << 20);
-  UniqueFd file = temp_file(content);
+  std::string content = byte_pattern(3 << 20);
+  UniqueFd file = temp_file_with(content);
   auto [sent, got] = transfer(file.get(), 0, std::nullopt, false, content.size());
   EXPECT_EQ(sent, content.size());
   EXPECT_TRUE(got == content);
@@ -79,8 +55,8 @@ TEST_F(SockSendfile, SendsAWholeFileLargerThanTheSocketBuffers) {
 }
 
 TEST_F(SockSendfile, OffsetAndCountSelectTheBytes) {
-  std::string content = pattern(100000);
-  UniqueFd file = temp_file(content);
+  std::string content = byte_pattern(100000);
+  UniqueFd file = temp_file_with(content);
   auto [sent, got] = transfer(file.get(), 1000, 5000, false, 5000);
   EXPECT_EQ(sent, 5000u);
   EXPECT_EQ(got, content.substr(1000, 5000));
@@ -88,7 +64,7 @@ TEST_F(SockSendfile, OffsetAndCountSelectTheBytes) {
 }
 
 TEST_F(SockSendfile, AnEmptyFileSendsNothing) {
-  UniqueFd file = temp_file("");
+  UniqueFd file = temp_file_with("");
   SocketPair pair;
   EXPECT_EQ(run(loop_->sock_sendfile(pair.a.get(), file.get())), 0u);
 }
@@ -118,8 +94,8 @@ TEST_F(SockSendfile, WithoutFallbackAPipeIsSendfileNotAvailable) {
 TEST_F(SockSendfile, FallbackHonoursOffsetAndCount) {
   // The public API picks sendfile(2) for regular files, so drive the
   // fallback directly, on the same kind of file.
-  std::string content = pattern(700000);
-  UniqueFd file = temp_file(content);
+  std::string content = byte_pattern(700000);
+  UniqueFd file = temp_file_with(content);
   SocketPair pair;
   Task<std::string> reader = loop_->create_task(read_all(*loop_, pair.b.get(), 300000));
   EventLoop* loop = loop_.get();
@@ -135,7 +111,7 @@ TEST_F(SockSendfile, FallbackHonoursOffsetAndCount) {
 TEST_F(SockSendfile, ArgumentsAreCheckedInAsynciosWords) {
   SocketPair stream;
   SocketPair datagram(SOCK_DGRAM);
-  UniqueFd file = temp_file("abc");
+  UniqueFd file = temp_file_with("abc");
   auto expect_value_error = [&](auto task, const std::string& message) {
     try {
       run(std::move(task));
@@ -153,8 +129,8 @@ TEST_F(SockSendfile, ArgumentsAreCheckedInAsynciosWords) {
 }
 
 TEST_F(SockSendfile, APeerThatGoesAwayMidTransferIsAnOsError) {
-  std::string content = pattern(8 << 20);
-  UniqueFd file = temp_file(content);
+  std::string content = byte_pattern(8 << 20);
+  UniqueFd file = temp_file_with(content);
   SocketPair pair;
   Task<std::size_t> sending = loop_->create_task(loop_->sock_sendfile(pair.a.get(), file.get()));
   run_once();
@@ -173,8 +149,8 @@ TEST_F(SockSendfile, APeerThatGoesAwayMidTransferIsAnOsError) {
 }
 
 TEST_F(SockSendfile, CancellingLeavesTheFilePositionAfterWhatWasSent) {
-  std::string content = pattern(8 << 20);
-  UniqueFd file = temp_file(content);
+  std::string content = byte_pattern(8 << 20);
+  UniqueFd file = temp_file_with(content);
   SocketPair pair;
   Task<std::size_t> sending = loop_->create_task(loop_->sock_sendfile(pair.a.get(), file.get()));
   run_once();

@@ -17,61 +17,8 @@
 #include <new>
 #include <string>
 
+#include "alloc_counter.hpp"
 #include "test_support.hpp"
-
-// --- Counting operator new / delete ---------------------------------------------------
-
-namespace {
-
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-
-void* allocate(std::size_t size, std::size_t alignment = 0) noexcept {
-  if (counting.load(std::memory_order_relaxed)) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-  }
-  if (size == 0) size = 1;
-  if (alignment <= alignof(std::max_align_t)) return std::malloc(size);
-  void* p = nullptr;
-  return posix_memalign(&p, alignment, size) == 0 ? p : nullptr;
-}
-
-void* allocate_or_throw(std::size_t size, std::size_t alignment = 0) {
-  void* p = allocate(size, alignment);
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return allocate_or_throw(size); }
-void* operator new[](std::size_t size) { return allocate_or_throw(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void* operator new(std::size_t size, std::align_val_t al) {
-  return allocate_or_throw(size, static_cast<std::size_t>(al));
-}
-void* operator new[](std::size_t size, std::align_val_t al) {
-  return allocate_or_throw(size, static_cast<std::size_t>(al));
-}
-void* operator new(std::size_t size, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return allocate(size, static_cast<std::size_t>(al));
-}
-void* operator new[](std::size_t size, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return allocate(size, static_cast<std::size_t>(al));
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -112,16 +59,14 @@ class PingClient : public DatagramProtocol {
     if (data != message_) corrupt_ = true;
     --remaining_;
     if (count_ && remaining_ == counted_round_trips) {
-      allocations.store(0);
-      counting.store(true);
+      start_counting();
     }
     if (remaining_ > 0) {
       transport_->sendto(message_);
       return;
     }
     if (count_) {
-      counting.store(false);
-      counted_ = allocations.load();
+      counted_ = stop_counting().allocations;
     }
     if (!done_.done()) done_.set_result();
   }
@@ -173,13 +118,11 @@ Task<Result> echo_allocations() {
 }
 
 TEST(PerfUdpZeroAlloc, CounterIsInEffect) {
-  counting.store(true);
-  allocations.store(0);
+  start_counting();
   auto* p = new std::string(100, 'x');
   asm volatile("" : : "g"(p) : "memory");
   delete p;
-  counting.store(false);
-  EXPECT_GE(allocations.load(), 1u);
+  EXPECT_GE(stop_counting().allocations, 1u);
 }
 
 TEST(PerfUdpZeroAlloc, DatagramEchoMakesNoAllocationPerMessage) {

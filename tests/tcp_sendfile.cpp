@@ -11,29 +11,13 @@ using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
 using aiocpp::testing::run_bounded;
 
-int temp_file(const std::string& content) {
-  char path[] = "/tmp/aiocpp_tcp_sendfile_XXXXXX";
-  int fd = mkstemp(path);
-  EXPECT_GE(fd, 0);
-  unlink(path);
-  EXPECT_EQ(write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  lseek(fd, 0, SEEK_SET);
-  return fd;
-}
-
-std::string pattern(std::size_t size) {
-  std::string s(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>('A' + i % 51);
-  return s;
-}
-
 TEST(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
   FdLeakCheck fds;
   run_bounded(
       []() -> Task<void> {
         auto& loop = get_running_loop();
-        std::string content = pattern(3 << 20);
-        int file = temp_file(content);
+        std::string content = aiocpp::testing::byte_pattern(3 << 20);
+        int file = aiocpp::testing::temp_file_with(content).release();
         Pair pair = co_await connect_pair();
         std::string before(1 << 20, 'b');  // more than one send() takes at once
         pair.transport->write(before);
@@ -65,8 +49,8 @@ TEST(TcpSendfile, OffsetAndCount) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
-    std::string content = pattern(100000);
-    int file = temp_file(content);
+    std::string content = aiocpp::testing::byte_pattern(100000);
+    int file = aiocpp::testing::temp_file_with(content).release();
     Pair pair = co_await connect_pair();
     EXPECT_EQ(co_await loop.sendfile(pair.transport, file, 10, 20000), 20000u);
     co_await arrives(pair.peer->bytes.at_least(20000), "the selected bytes");
@@ -108,7 +92,7 @@ TEST(TcpSendfile, ClosingTransportsAndBadArgumentsAreRefused) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
-    int file = temp_file("abc");
+    int file = aiocpp::testing::temp_file_with("abc").release();
     Pair pair = co_await connect_pair();
     EXPECT_THROW(co_await loop.sendfile(pair.transport, file, 0, 0), ValueError);
     EXPECT_THROW(co_await loop.sendfile(pair.transport, file, -5), ValueError);
@@ -129,8 +113,8 @@ TEST(TcpSendfile, APeerThatResetsMidTransferFailsTheTransferNotTheLoop) {
   run_bounded(
       []() -> Task<void> {
         auto& loop = get_running_loop();
-        std::string content = pattern(32 << 20);
-        int file = temp_file(content);
+        std::string content = aiocpp::testing::byte_pattern(32 << 20);
+        int file = aiocpp::testing::temp_file_with(content).release();
         // The peer does not read, so the transfer must wait; then it resets.
         auto no_reading = [](Recorder& r) { r.pause_on_connect = true; };
         Pair pair = co_await connect_pair(no_reading);

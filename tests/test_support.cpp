@@ -181,3 +181,30 @@ bool is_cancelled_error(const std::exception_ptr& e) {
 }
 
 }  // namespace aiocpp::testing
+
+namespace aiocpp::testing {
+
+SocketPair::SocketPair(int type) {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  a = detail::UniqueFd(fds[0]);
+  b = detail::UniqueFd(fds[1]);
+}
+
+detail::UniqueFd temp_file_with(const std::string& content) {
+  char path[] = "/tmp/aiocpp_test_XXXXXX";
+  int fd = ::mkstemp(path);
+  EXPECT_GE(fd, 0);
+  ::unlink(path);
+  EXPECT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ::lseek(fd, 0, SEEK_SET);
+  return detail::UniqueFd(fd);
+}
+
+std::string byte_pattern(std::size_t size) {
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>('A' + i % 51);
+  return s;
+}
+
+}  // namespace aiocpp::testing

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "aiocpp/aiocpp.hpp"
+#include "posix/socket_ops.hpp"
 
 namespace aiocpp::testing {
 
@@ -50,6 +51,18 @@ struct ChildProcess {
   ~ChildProcess();
 };
 std::unique_ptr<ChildProcess> spawn(const std::vector<std::string>& argv, bool pipe_stdin = false);
+
+// A connected, non-blocking AF_UNIX socket pair, closed on destruction.
+struct SocketPair {
+  detail::UniqueFd a, b;
+  explicit SocketPair(int type = SOCK_STREAM);
+};
+
+// An unlinked temporary file holding `content`, positioned at its start.
+detail::UniqueFd temp_file_with(const std::string& content);
+
+// `size` bytes of a repeating, position-dependent pattern.
+std::string byte_pattern(std::size_t size);
 
 // A fresh loop per test, closed afterwards, with no descriptor left behind.
 class LoopTest : public ::testing::Test {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "core/connection_made.hpp"
 #include "core/subprocess_transport.hpp"
 #include "posix/pipe_ops.hpp"
 #include "posix/spawn.hpp"
@@ -49,8 +50,7 @@ void check_arguments(const std::vector<std::string>& argv, const SubprocessOptio
 Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> EventLoop::subprocess_impl(
     ProtocolFactory factory, std::vector<std::string> argv, SubprocessOptions options, bool shell) {
   check_arguments(argv, options, shell);
-  std::shared_ptr<BaseProtocol> protocol = factory();
-  if (!protocol) throw ValueError("the protocol factory returned no protocol");
+  std::shared_ptr<BaseProtocol> protocol = detail::make_protocol(factory);
   if (!dynamic_cast<SubprocessProtocol*>(protocol.get())) {
     throw ValueError("subprocess_exec and subprocess_shell need a SubprocessProtocol");
   }
@@ -109,14 +109,13 @@ Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> EventLoop::subproc
 
   std::exception_ptr failed;
   try {
-    co_await waiter;
+    co_await detail::wait_connection_made(waiter, transport);
   } catch (...) {
     failed = std::current_exception();
   }
   if (failed) {
-    // Cancelled (or failed) before connection_made: as asyncio does, close
-    // the transport (killing the child) and wait until it has been reaped.
-    transport->close();
+    // Cancelled (or failed) before connection_made: the transport is closed
+    // (the child killed); as asyncio does, wait until it has been reaped.
     Future<int> exited = transport->wait();
     try {
       co_await exited;

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "aiocpp/tasks.hpp"
+#include "core/connection_made.hpp"
 #include "core/happy_eyeballs.hpp"
 #include "core/loop_impl.hpp"
 #include "core/resolver.hpp"
@@ -196,21 +197,11 @@ Task<Connection<BaseProtocol>> EventLoop::create_connection_impl(ProtocolFactory
 
 Task<Connection<BaseProtocol>> EventLoop::wrap_connected_socket(ProtocolFactory factory, int sock) {
   detail::UniqueFd fd(sock);
-  std::shared_ptr<BaseProtocol> protocol = factory();
-  if (!protocol) throw ValueError("the protocol factory returned no protocol");
+  std::shared_ptr<BaseProtocol> protocol = detail::make_protocol(factory);
   Future<void> waiter = create_future<void>();
   std::shared_ptr<Transport> transport =
       impl_->backend->make_socket_transport(fd.release(), protocol, waiter, nullptr);
-  std::exception_ptr failed;
-  try {
-    co_await waiter;
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  if (failed) {
-    transport->close();
-    std::rethrow_exception(failed);
-  }
+  co_await detail::wait_connection_made(waiter, transport);
   co_return Connection<BaseProtocol>{std::move(transport), std::move(protocol)};
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aiocpp/tasks.hpp"
+#include "core/connection_made.hpp"
 #include "core/loop_impl.hpp"
 #include "core/resolver.hpp"
 #include "posix/socket_ops.hpp"
@@ -187,21 +188,11 @@ Task<DatagramConnection<DatagramProtocol>> EventLoop::create_datagram_endpoint_i
     if (!fd) throw *first_error;
   }
 
-  std::shared_ptr<DatagramProtocol> protocol = factory();
-  if (!protocol) throw ValueError("the protocol factory returned no protocol");
+  std::shared_ptr<DatagramProtocol> protocol = detail::make_protocol(factory);
   Future<void> waiter = create_future<void>();
   std::shared_ptr<DatagramTransport> transport =
       impl_->backend->make_datagram_transport(fd.release(), protocol, remote, waiter);
-  std::exception_ptr failed;
-  try {
-    co_await waiter;
-  } catch (...) {
-    failed = std::current_exception();
-  }
-  if (failed) {
-    transport->close();
-    std::rethrow_exception(failed);
-  }
+  co_await detail::wait_connection_made(waiter, transport);
   co_return DatagramConnection<DatagramProtocol>{std::move(transport), std::move(protocol)};
 }
 
