@@ -303,3 +303,22 @@ TEST_F(SubprocessExec, OurPipeEndsAreNonBlockingTheChildsAreNot) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(SubprocessExec, AnotherChildsExitStatusIsLeftForItsOwner) {
+  // A child that is not the loop's, exited before and during the loop's work.
+  pid_t other = fork();
+  if (other == 0) _exit(42);
+  ASSERT_GT(other, 0);
+  run([]() -> Task<void> {
+    std::vector<std::string> argv{"/bin/true"};  // not inside co_await: GCC 12
+    auto recorder = co_await run_to_end(argv);
+    EXPECT_EQ(recorder->returncode, std::optional<int>(0));
+  }());
+  int status = 0;
+  ASSERT_EQ(waitpid(other, &status, 0), other) << "the loop reaped a child it did not start";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+}
+
+}  // namespace
