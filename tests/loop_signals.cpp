@@ -160,7 +160,8 @@ TEST(RunAndCtrlC, AMainTaskThatHandlesTheCancellationReturnsItsResult) {
 }
 
 TEST(RunAndCtrlC, AProgramsOwnSigintHandlerIsLeftAlone) {
-  static volatile sig_atomic_t hits = 0;
+  static volatile sig_atomic_t hits;
+  hits = 0;
   struct sigaction mine {
   }, previous{};
   mine.sa_handler = [](int) { hits = hits + 1; };

@@ -16,15 +16,20 @@ TEST(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
   run_bounded(
       []() -> Task<void> {
         auto& loop = get_running_loop();
-        std::string content = aiocpp::testing::byte_pattern(3 << 20);
+        // The peer does not read until the checks below are done, so the
+        // transfer (32 MiB: more than the socket buffers hold) cannot finish
+        // before them.
+        std::string content = aiocpp::testing::byte_pattern(32 << 20);
         int file = aiocpp::testing::temp_file_with(content).release();
-        Pair pair = co_await connect_pair();
+        auto not_reading = [](Recorder& r) { r.pause_on_connect = true; };
+        Pair pair = co_await connect_pair(not_reading);
         std::string before(1 << 20, 'b');  // more than one send() takes at once
         pair.transport->write(before);
         EXPECT_TRUE(pair.transport->is_reading());
 
         Task<std::size_t> sending = loop.create_task(loop.sendfile(pair.transport, file));
-        co_await aiocpp::sleep(0);
+        for (int i = 0; i < 3; ++i) co_await aiocpp::sleep(0);
+        EXPECT_FALSE(sending.done());
         EXPECT_FALSE(pair.transport->is_reading()) << "reading pauses during the transfer";
         try {
           pair.transport->write("sneaked in");
@@ -32,6 +37,7 @@ TEST(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
         } catch (const RuntimeError& e) {
           EXPECT_STREQ(e.what(), "unable to write; sendfile is in progress");
         }
+        pair.peer->transport->resume_reading();
         EXPECT_EQ(co_await sending, content.size());
         EXPECT_TRUE(pair.transport->is_reading()) << "and resumes after it";
         EXPECT_EQ(lseek(file, 0, SEEK_CUR), static_cast<off_t>(content.size()));
