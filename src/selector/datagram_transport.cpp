@@ -43,7 +43,7 @@ SelectorDatagramTransport::SelectorDatagramTransport(EpollBackend& backend, int 
 
 SelectorDatagramTransport::~SelectorDatagramTransport() {
   if (fd_ >= 0) {
-    if (registered_) backend_.remove(fd_);
+    interest_.remove(backend_, fd_);
     ::close(fd_);
   }
 }
@@ -92,16 +92,8 @@ void SelectorDatagramTransport::update_events() {
   std::uint32_t wanted = 0;
   if (started_reading_ && !closing_) wanted |= EPOLLIN;
   if (!buffer_.empty() && conn_lost_ == 0) wanted |= EPOLLOUT;
-  if (registered_ && wanted == registered_events_) return;
   try {
-    if (!registered_) {
-      if (wanted == 0) return;
-      backend_.add(fd_, wanted, this);
-      registered_ = true;
-    } else {
-      backend_.modify(fd_, wanted, this);
-    }
-    registered_events_ = wanted;
+    interest_.set(backend_, fd_, wanted, this);
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error: could not watch the socket");
   }
@@ -109,19 +101,9 @@ void SelectorDatagramTransport::update_events() {
 
 void SelectorDatagramTransport::on_io(std::uint32_t events) {
   if (fd_ < 0) return;  // closed earlier in this batch
-  if (events & (EPOLLERR | EPOLLHUP)) {
-    if (!(registered_events_ & (EPOLLIN | EPOLLOUT))) {
-      // Nothing wants this descriptor now, but an error repeats until it is
-      // read: stop watching; update_events() re-adds it when needed.
-      backend_.remove(fd_);
-      registered_ = false;
-      registered_events_ = 0;
-      return;
-    }
-    events |= registered_events_;  // let recvfrom / sendto report what happened
-  }
-  if ((events & EPOLLIN) && (registered_events_ & EPOLLIN)) read_ready();
-  if ((events & EPOLLOUT) && (registered_events_ & EPOLLOUT) && fd_ >= 0) write_ready();
+  if (events & (EPOLLERR | EPOLLHUP)) events = interest_.on_error(backend_, fd_, events);
+  if ((events & EPOLLIN) && interest_.wants(EPOLLIN)) read_ready();
+  if ((events & EPOLLOUT) && interest_.wants(EPOLLOUT) && fd_ >= 0) write_ready();
 }
 
 void SelectorDatagramTransport::read_ready() {
@@ -330,8 +312,7 @@ void SelectorDatagramTransport::call_connection_lost(std::exception_ptr error) {
     }
   }
   if (fd_ >= 0) {
-    if (registered_) backend_.remove(fd_);
-    registered_ = false;
+    interest_.remove(backend_, fd_);
     ::close(fd_);
     fd_ = -1;
   }
@@ -351,7 +332,7 @@ void SelectorDatagramTransport::release_on_loop_close() noexcept {
   if (fd_ >= 0) {
     ::close(fd_);  // the epoll set is going away with the loop
     fd_ = -1;
-    registered_ = false;
+    interest_.forget();
   }
   protocol_.reset();
   datagram_protocol_ = nullptr;

@@ -11,6 +11,7 @@
 
 #include "aiocpp/transports.hpp"
 #include "selector/epoll_backend.hpp"
+#include "selector/epoll_interest.hpp"
 
 namespace aiocpp::detail {
 
@@ -93,8 +94,7 @@ class SelectorDatagramTransport final : public DatagramTransport, public IoWatch
   std::size_t high_water_ = 64 * 1024;
   std::size_t low_water_ = 16 * 1024;
   int conn_lost_ = 0;
-  std::uint32_t registered_events_ = 0;
-  bool registered_ = false;
+  EpollInterest interest_;
   bool started_reading_ = false;  // connection_made has run
   bool closing_ = false;
   bool protocol_paused_ = false;

@@ -46,7 +46,7 @@ SocketTransport::SocketTransport(EpollBackend& backend, int fd,
 
 SocketTransport::~SocketTransport() {
   if (fd_ >= 0) {
-    if (registered_) backend_.remove(fd_);
+    interest_.remove(backend_, fd_);
     ::close(fd_);
   }
 }
@@ -100,16 +100,8 @@ void SocketTransport::update_events() {
   std::uint32_t wanted = 0;
   if (started_reading_ && !paused_ && !closing_ && !read_eof_) wanted |= EPOLLIN;
   if ((!buffer_.empty() || writable_waiter_.valid()) && conn_lost_ == 0) wanted |= EPOLLOUT;
-  if (registered_ && wanted == registered_events_) return;
   try {
-    if (!registered_) {
-      if (wanted == 0) return;
-      backend_.add(fd_, wanted, this);
-      registered_ = true;
-    } else {
-      backend_.modify(fd_, wanted, this);
-    }
-    registered_events_ = wanted;
+    interest_.set(backend_, fd_, wanted, this);
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error: could not watch the socket");
   }
@@ -117,19 +109,9 @@ void SocketTransport::update_events() {
 
 void SocketTransport::on_io(std::uint32_t events) {
   if (fd_ < 0) return;  // closed earlier in this batch
-  if (events & (EPOLLERR | EPOLLHUP)) {
-    if (!(registered_events_ & (EPOLLIN | EPOLLOUT))) {
-      // Nothing wants this descriptor now, but an error or hang-up repeats
-      // until handled: stop watching; update_events() re-adds it when needed.
-      backend_.remove(fd_);
-      registered_ = false;
-      registered_events_ = 0;
-      return;
-    }
-    events |= registered_events_;  // let recv/send report what happened
-  }
-  if ((events & EPOLLIN) && (registered_events_ & EPOLLIN)) read_ready();
-  if ((events & EPOLLOUT) && (registered_events_ & EPOLLOUT) && fd_ >= 0) write_ready();
+  if (events & (EPOLLERR | EPOLLHUP)) events = interest_.on_error(backend_, fd_, events);
+  if ((events & EPOLLIN) && interest_.wants(EPOLLIN)) read_ready();
+  if ((events & EPOLLOUT) && interest_.wants(EPOLLOUT) && fd_ >= 0) write_ready();
 }
 
 void SocketTransport::read_ready() {
@@ -444,8 +426,7 @@ void SocketTransport::call_connection_lost(std::exception_ptr error) {
     }
   }
   if (fd_ >= 0) {
-    if (registered_) backend_.remove(fd_);
-    registered_ = false;
+    interest_.remove(backend_, fd_);
     ::close(fd_);
     fd_ = -1;
   }
@@ -469,7 +450,7 @@ void SocketTransport::release_on_loop_close() noexcept {
   if (fd_ >= 0) {
     ::close(fd_);  // the epoll set is going away with the loop
     fd_ = -1;
-    registered_ = false;
+    interest_.forget();
   }
   protocol_.reset();
   stream_protocol_ = nullptr;

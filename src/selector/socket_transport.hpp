@@ -10,6 +10,7 @@
 #include "core/sendfile.hpp"
 #include "core/write_flow.hpp"
 #include "selector/epoll_backend.hpp"
+#include "selector/epoll_interest.hpp"
 
 namespace aiocpp::detail {
 
@@ -100,8 +101,7 @@ class SocketTransport final : public Transport, public IoWatcher, public Sendfil
   Future<void> writable_waiter_;  // sendfile(2) would block: wait for EPOLLOUT
   WriteFlowControl flow_;
   int conn_lost_ = 0;
-  std::uint32_t registered_events_ = 0;
-  bool registered_ = false;
+  EpollInterest interest_;
   bool started_reading_ = false;  // connection_made has run
   bool closing_ = false;
   bool eof_ = false;       // write_eof() was called

@@ -1,0 +1,64 @@
+#pragma once
+// What a transport's descriptor has registered with epoll, kept in step with
+// what the transport wants: the part the socket and datagram transports
+// share. Changing it costs an epoll_ctl, so set() does nothing when nothing
+// changes (no epoll_ctl per message on a healthy connection).
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+
+#include "selector/epoll_backend.hpp"
+
+namespace aiocpp::detail {
+
+class EpollInterest {
+ public:
+  // Makes epoll report `wanted` (EPOLLIN / EPOLLOUT) for `fd` to `watcher`.
+  // Throws what epoll_ctl throws.
+  void set(EpollBackend& backend, int fd, std::uint32_t wanted, IoWatcher* watcher) {
+    if (registered_ && wanted == events_) return;
+    if (!registered_) {
+      if (wanted == 0) return;
+      backend.add(fd, wanted, watcher);
+      registered_ = true;
+    } else {
+      backend.modify(fd, wanted, watcher);
+    }
+    events_ = wanted;
+  }
+
+  // What to act on when epoll reports an error or hang-up (EPOLLERR /
+  // EPOLLHUP), which repeats until handled: when nothing is wanted, the
+  // descriptor stops being watched (set() adds it again when needed) and no
+  // event is returned; otherwise it counts as every wanted event, so that
+  // recv / send report what happened. Kept off the fast path: callers test
+  // the two bits first.
+  std::uint32_t on_error(EpollBackend& backend, int fd, std::uint32_t events) {
+    if (!(events_ & (EPOLLIN | EPOLLOUT))) {
+      remove(backend, fd);
+      return 0;
+    }
+    return events | events_;
+  }
+
+  // Whether `event` is wanted now (a callback may have changed that).
+  bool wants(std::uint32_t event) const noexcept { return events_ & event; }
+
+  // Stops watching, before the descriptor is closed.
+  void remove(EpollBackend& backend, int fd) noexcept {
+    if (registered_) backend.remove(fd);
+    forget();
+  }
+  // The descriptor was closed with the epoll set: nothing to remove.
+  void forget() noexcept {
+    registered_ = false;
+    events_ = 0;
+  }
+
+ private:
+  std::uint32_t events_ = 0;
+  bool registered_ = false;
+};
+
+}  // namespace aiocpp::detail
