@@ -77,7 +77,7 @@ void EventLoop::close() {
   for (auto& task : s.pending_tasks()) task->abandon();
   s.drop_pending_callbacks();
   s.shutdown_default_executor();
-  s.release_resources();  // pipes and subprocesses
+  s.release_resources();  // transports still open
   if (s.signals) s.signals->remove_all();
   s.backend->close();
 }

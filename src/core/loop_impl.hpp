@@ -19,7 +19,7 @@ namespace aiocpp::detail {
 class SignalHandlers;
 
 // Something that holds itself alive for callbacks that can no longer run once
-// the loop is closed (pipe and subprocess transports). EventLoop::close()
+// the loop is closed (every transport). EventLoop::close()
 // calls release_on_loop_close() on each one still tracked, newest first.
 class LoopResource {
  public:
@@ -103,7 +103,7 @@ class LoopImpl {
 
   TaskBase* tasks_head_ = nullptr;
   std::unique_ptr<char[]> read_buffer_;
-  LoopResource* resources_ = nullptr;  // pipes and subprocesses
+  LoopResource* resources_ = nullptr;  // live transports
 };
 
 LoopImpl& impl_of(EventLoop& loop) noexcept;

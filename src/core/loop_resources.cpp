@@ -1,5 +1,5 @@
-// The loop's list of resources to release when it closes (pipe and
-// subprocess transports): an intrusive list, so tracking never allocates.
+// The loop's list of resources to release when it closes (its transports):
+// an intrusive list, so tracking never allocates.
 
 #include "core/loop_impl.hpp"
 

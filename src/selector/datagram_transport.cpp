@@ -51,7 +51,7 @@ SelectorDatagramTransport::~SelectorDatagramTransport() {
 void SelectorDatagramTransport::start(std::shared_ptr<SelectorDatagramTransport> self,
                                       Future<void> waiter) {
   self_ = std::move(self);
-  backend_.track(this);
+  loop_.track(this);
   loop_.loop.call_soon([self = self_, waiter]() mutable {
     std::exception_ptr failed;
     try {
@@ -318,7 +318,7 @@ void SelectorDatagramTransport::call_connection_lost(std::exception_ptr error) {
   }
   protocol_.reset();
   datagram_protocol_ = nullptr;
-  if (self_) backend_.untrack(this);
+  loop_.untrack(this);
   self_.reset();
   if (raised) std::rethrow_exception(raised);  // reaches the handler as "Exception in callback"
 }
@@ -336,25 +336,6 @@ void SelectorDatagramTransport::release_on_loop_close() noexcept {
   }
   protocol_.reset();
   datagram_protocol_ = nullptr;
-}
-
-void EpollBackend::track(SelectorDatagramTransport* transport) noexcept {
-  transport->tracked_prev = nullptr;
-  transport->tracked_next = datagram_transports_;
-  if (datagram_transports_) datagram_transports_->tracked_prev = transport;
-  datagram_transports_ = transport;
-}
-
-void EpollBackend::untrack(SelectorDatagramTransport* transport) noexcept {
-  if (transport->tracked_prev) {
-    transport->tracked_prev->tracked_next = transport->tracked_next;
-  } else if (datagram_transports_ == transport) {
-    datagram_transports_ = transport->tracked_next;
-  } else {
-    return;
-  }
-  if (transport->tracked_next) transport->tracked_next->tracked_prev = transport->tracked_prev;
-  transport->tracked_prev = transport->tracked_next = nullptr;
 }
 
 std::shared_ptr<DatagramTransport> EpollBackend::make_datagram_transport(

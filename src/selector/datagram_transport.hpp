@@ -10,12 +10,15 @@
 #include <string>
 
 #include "aiocpp/transports.hpp"
+#include "core/loop_impl.hpp"
 #include "selector/epoll_backend.hpp"
 #include "selector/epoll_interest.hpp"
 
 namespace aiocpp::detail {
 
-class SelectorDatagramTransport final : public DatagramTransport, public IoWatcher {
+class SelectorDatagramTransport final : public DatagramTransport,
+                                        public IoWatcher,
+                                        public LoopResource {
  public:
   // `address`: the remote address sendto() defaults to (create_datagram_endpoint's remote_addr).
   SelectorDatagramTransport(EpollBackend& backend, int fd,
@@ -51,10 +54,7 @@ class SelectorDatagramTransport final : public DatagramTransport, public IoWatch
 
   // The loop is closing: close the socket and drop the loop's reference,
   // without callbacks (nothing can run on a closed loop).
-  void release_on_loop_close() noexcept;
-
-  SelectorDatagramTransport* tracked_prev = nullptr;  // EpollBackend's list of live transports
-  SelectorDatagramTransport* tracked_next = nullptr;
+  void release_on_loop_close() noexcept override;
 
  private:
   // A datagram the socket did not take yet.

@@ -32,19 +32,8 @@ EpollBackend::EpollBackend(LoopImpl& loop) : loop_(loop) {
 EpollBackend::~EpollBackend() { close(); }
 
 void EpollBackend::close() noexcept {
-  // Transports still open hold themselves alive for connection_lost, which
-  // can no longer run: close their sockets and let them go.
-  while (transports_) {
-    SocketTransport* t = transports_;
-    untrack(t);
-    t->release_on_loop_close();
-  }
-  // Datagram endpoints.
-  while (datagram_transports_) {
-    SelectorDatagramTransport* t = datagram_transports_;
-    untrack(t);
-    t->release_on_loop_close();
-  }
+  // Transports still open were released by EventLoop::close() with the
+  // loop's other resources (LoopImpl::release_resources).
   // Pending connects can never complete now.
   auto connectors = std::move(connectors_);
   connectors_.clear();

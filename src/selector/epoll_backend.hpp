@@ -69,13 +69,6 @@ class EpollBackend final : public Backend {
 
   LoopImpl& loop() noexcept { return loop_; }
 
-  // Live transports, so that closing the loop can release them.
-  void track(SocketTransport* transport) noexcept;
-  void untrack(SocketTransport* transport) noexcept;
-  // Datagram endpoints.
-  void track(SelectorDatagramTransport* transport) noexcept;
-  void untrack(SelectorDatagramTransport* transport) noexcept;
-
  private:
   class Listener;
   class Connector;
@@ -90,9 +83,7 @@ class EpollBackend final : public Backend {
   static constexpr int max_events = 256;
   epoll_event events_[max_events];
   std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
-  SocketTransport* transports_ = nullptr;  // intrusive list through the transports
   std::unordered_map<Connector*, std::shared_ptr<Connector>> connectors_;
-  SelectorDatagramTransport* datagram_transports_ = nullptr;  // intrusive list, as above
   std::unordered_map<int, std::shared_ptr<FdWatcher>> fd_watchers_;
 };
 

@@ -53,7 +53,7 @@ SocketTransport::~SocketTransport() {
 
 void SocketTransport::start(std::shared_ptr<SocketTransport> self, Future<void> waiter) {
   self_ = std::move(self);
-  backend_.track(this);
+  loop_.track(this);
   loop_.loop.call_soon([self = self_, waiter]() mutable {
     std::exception_ptr failed;
     if (self->stream_protocol_) {
@@ -437,7 +437,7 @@ void SocketTransport::call_connection_lost(std::exception_ptr error) {
     server_->detach(this);
     server_.reset();
   }
-  if (self_) backend_.untrack(this);
+  loop_.untrack(this);
   self_.reset();
   if (raised) std::rethrow_exception(raised);  // reaches the handler as "Exception in callback"
 }
@@ -459,25 +459,6 @@ void SocketTransport::release_on_loop_close() noexcept {
     server_->detach(this);
     server_.reset();
   }
-}
-
-void EpollBackend::track(SocketTransport* transport) noexcept {
-  transport->tracked_prev = nullptr;
-  transport->tracked_next = transports_;
-  if (transports_) transports_->tracked_prev = transport;
-  transports_ = transport;
-}
-
-void EpollBackend::untrack(SocketTransport* transport) noexcept {
-  if (transport->tracked_prev) {
-    transport->tracked_prev->tracked_next = transport->tracked_next;
-  } else if (transports_ == transport) {
-    transports_ = transport->tracked_next;
-  } else {
-    return;
-  }
-  if (transport->tracked_next) transport->tracked_next->tracked_prev = transport->tracked_prev;
-  transport->tracked_prev = transport->tracked_next = nullptr;
 }
 
 std::shared_ptr<Transport> EpollBackend::make_socket_transport(

@@ -7,6 +7,7 @@
 
 #include "aiocpp/transports.hpp"
 #include "core/byte_buffer.hpp"
+#include "core/loop_impl.hpp"
 #include "core/sendfile.hpp"
 #include "core/write_flow.hpp"
 #include "selector/epoll_backend.hpp"
@@ -16,7 +17,10 @@ namespace aiocpp::detail {
 
 class ServerImpl;
 
-class SocketTransport final : public Transport, public IoWatcher, public SendfileTarget {
+class SocketTransport final : public Transport,
+                              public IoWatcher,
+                              public SendfileTarget,
+                              public LoopResource {
  public:
   SocketTransport(EpollBackend& backend, int fd, std::shared_ptr<BaseProtocol> protocol,
                   std::shared_ptr<ServerImpl> server, const SocketAddress* peer);
@@ -62,10 +66,7 @@ class SocketTransport final : public Transport, public IoWatcher, public Sendfil
 
   // The loop is closing: close the socket and drop the loop's reference,
   // without callbacks (nothing can run on a closed loop).
-  void release_on_loop_close() noexcept;
-
-  SocketTransport* tracked_prev = nullptr;  // EpollBackend's list of live transports
-  SocketTransport* tracked_next = nullptr;
+  void release_on_loop_close() noexcept override;
 
  private:
   void read_ready();
