@@ -46,7 +46,7 @@ class LoopImpl {
   void push_timer(HandleState* handle);
   void push_threadsafe(HandleState* handle);
   void timer_cancelled() noexcept { ++cancelled_timers_; }
-  void run_once();
+  [[gnu::hot]] void run_once();
   void check_open() const;
   void check_thread() const;  // debug mode: calls from another thread are errors
 

@@ -117,6 +117,11 @@ dispatch:
     if (errno == EINTR) return;
     throw_os_error(errno, "epoll_wait");
   }
+  // With many connections, a watcher has usually left the cache since its
+  // last event (the kernel's TCP work in between is far bigger than the
+  // cache). Asking for all of this batch's watchers at once overlaps those
+  // misses instead of taking them one after the other.
+  for (int i = 0; i < n; ++i) __builtin_prefetch(events_[i].data.ptr);
   for (int i = 0; i < n; ++i) {
     auto* watcher = static_cast<IoWatcher*>(events_[i].data.ptr);
     if (!watcher) {

@@ -32,7 +32,7 @@ class EpollBackend final : public Backend {
   explicit EpollBackend(LoopImpl& loop);
   ~EpollBackend() override;
 
-  void poll(double timeout) override;
+  [[gnu::hot]] void poll(double timeout) override;
   void wakeup() noexcept override;
   void close() noexcept override;
 
