@@ -10,8 +10,9 @@ class LoadError(Exception):
     pass
 
 
-def run(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
-        requests=None, timeout=60.0):
+def start(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
+          requests=None, timeout=60.0):
+    """Starts one load generator; finish() collects its result."""
     argv = peers.pin(cpu) + [os.path.join(build_dir, "bench", "loadgen"), "--port", str(port),
                              "--connections", str(connections), "--size", str(size),
                              "--depth", str(depth), "--timeout", f"{timeout:g}"]
@@ -20,11 +21,17 @@ def run(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=
     else:
         argv += ["--duration", f"{duration:g}", "--warmup", f"{warmup:g}"]
     proc = processes.start(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.bench_timeout = timeout
+    return proc
+
+
+def finish(proc):
+    """The JSON result of a load generator from start(); LoadError if it has none."""
     try:
-        out, err = proc.communicate(timeout=timeout + 10)  # loadgen stops itself before
+        out, err = proc.communicate(timeout=proc.bench_timeout + 10)  # loadgen stops itself before
     except subprocess.TimeoutExpired:
         processes.stop(proc)
-        raise LoadError(f"loadgen overran its {timeout:g} s timeout")
+        raise LoadError(f"loadgen overran its {proc.bench_timeout:g} s timeout")
     processes.stop(proc)  # already ended: this only forgets it
     try:
         result = json.loads(out.decode().strip().splitlines()[-1])
@@ -33,3 +40,9 @@ def run(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=
     if "error" in result:
         raise LoadError(result["error"])
     return result
+
+
+def run(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
+        requests=None, timeout=60.0):
+    return finish(start(build_dir, port, cpu, connections, size, depth, duration, warmup,
+                        requests, timeout))

@@ -27,9 +27,19 @@ class Skipped(Exception):
     """The server cannot run here; the message says why."""
 
 
+def add_binary(name, label, path):
+    """Makes a server binary outside the build (e.g. a saved earlier build) known as `name`."""
+    if not os.access(path, os.X_OK):
+        raise Skipped(f"{path} is not an executable")
+    PEERS.append((name, label, ("path", os.path.abspath(path))))
+    LABELS[name] = label
+
+
 def command(name, root, build_dir):
     """The argv of a server, or Skipped if it was not built."""
     kind, what, *extra = next(how for n, _, how in PEERS if n == name)
+    if kind == "path":
+        return [what, *extra]
     if kind == "bin":
         path = os.path.join(build_dir, "bench", what)
         if not os.access(path, os.X_OK):
