@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """The benchmark's verdicts (scripts/benchlib/stats.py): the median's interval
-from order statistics, and the three-way verdicts built on it."""
+from order statistics, the three-way verdicts built on it, and which of them
+each kind of duel reports (report.duel_verdict)."""
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from benchlib import stats  # noqa: E402
+from benchlib import report, stats  # noqa: E402
 
 
 class MedianInterval(unittest.TestCase):
@@ -43,6 +44,41 @@ class Verdicts(unittest.TestCase):
         self.assertEqual(stats.not_below(self.iv(1.01, 1.05), 1.0), "above")
         self.assertEqual(stats.not_below(self.iv(0.97, 1.02), 1.0), "tie")
         self.assertEqual(stats.not_below(self.iv(0.90, 0.98), 1.0), "below")
+
+
+class DuelVerdicts(unittest.TestCase):
+    def duel(self, a, b, cpu, rps):
+        return {"a": a, "b": b, "size": 1024, "connections": 100,
+                "cpu_ratio": (sum(cpu) / 2, *cpu, 0.97), "rps_ratio": (sum(rps) / 2, *rps, 0.97)}
+
+    def test_against_the_floor_cpu_decides(self):
+        fast_but_costly = self.duel("raw_epoll", "aiocpp_protocol", (1.04, 1.06), (1.1, 1.2))
+        self.assertEqual(report.duel_verdict(fast_but_costly), "**not met**")
+        self.assertEqual(report.duel_verdict(
+            self.duel("raw_epoll", "aiocpp_protocol", (1.00, 1.02), (0.8, 0.9))), "met")
+
+    def test_against_libuv_and_asio_requests_per_second_decide(self):
+        cheap_but_slow = self.duel("libuv", "aiocpp_protocol", (0.8, 0.9), (0.9, 0.95))
+        self.assertEqual(report.duel_verdict(cheap_but_slow), "req/s below")
+        self.assertEqual(report.duel_verdict(
+            self.duel("asio", "aiocpp_protocol", (1.1, 1.2), (0.98, 1.03))), "req/s tie")
+
+    def test_the_control_and_a_before_after_duel(self):
+        self.assertEqual(report.duel_verdict(
+            self.duel("raw_epoll", "raw_epoll", (1.04, 1.06), (1.0, 1.0))), "(control)")
+        self.assertEqual(report.duel_verdict(
+            self.duel("before", "aiocpp_protocol", (0.97, 0.99), (1.0, 1.02))), "less CPU")
+        self.assertEqual(report.duel_verdict(
+            self.duel("before", "aiocpp_protocol", (0.99, 1.01), (1.0, 1.02))), "no difference shown")
+
+    def test_table_rows_carry_the_verdict_and_failures(self):
+        table = report.duel_table([
+            self.duel("raw_epoll", "aiocpp_protocol", (1.00, 1.02), (0.9, 1.1)),
+            {"a": "libuv", "b": "aiocpp_protocol", "size": 10240, "connections": 10,
+             "error": "libuv was not built"}])
+        rows = table.splitlines()[2:]
+        self.assertTrue(rows[0].endswith("| met |"), rows[0])
+        self.assertIn("10 KiB | 10 | aiocpp Protocol vs libuv | failed: libuv was not built", rows[1])
 
 
 if __name__ == "__main__":

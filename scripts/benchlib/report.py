@@ -136,33 +136,35 @@ def _interval(iv, digits=3):
     return f"{median:.{digits}f}", f"{low:.{digits}f} – {high:.{digits}f} ({confidence:.0%})"
 
 
+def duel_verdict(d):
+    """What a duel (duel.py) decides, by who `a` is: the floor, CPU within 3%;
+    libuv or Asio, requests/s not below theirs; a second copy of `b`, nothing
+    (the control); anything else, an earlier build: a difference in CPU."""
+    if d["a"] == d["b"]:
+        return "(control)"
+    if d["a"] in CONTENDERS:
+        return "req/s " + stats.not_below(d["rps_ratio"], 1.0)
+    if d["a"] == FLOOR:
+        verdict = stats.at_most(d["cpu_ratio"], CPU_LIMIT)
+        return "**not met**" if verdict == "not met" else verdict
+    return {"below": "less CPU", "above": "more CPU", "tie": "no difference shown",
+            "undecided": "undecided"}[stats.not_below(d["cpu_ratio"], 1.0)]
+
+
 def duel_table(duels):
-    """The duels of CPU per request (duel.py), with the verdict on the 3% target."""
+    """The duels, both ratios with their intervals, and each one's verdict."""
     lines = ["| size | conns | servers (b vs a) | CPU/req b ÷ a, median | interval | "
              "req/s b ÷ a, median | interval | verdict |",
              "| ---: | ---: | --- | ---: | --- | ---: | --- | --- |"]
     for d in duels:
+        a = "a second copy" if d["a"] == d["b"] else LABELS[d["a"]]
+        head = f"| {d['size'] // 1024} KiB | {d['connections']} | {LABELS[d['b']]} vs {a} |"
         if "error" in d:
-            lines.append(f"| {d['size'] // 1024} KiB | {d['connections']} | {LABELS[d['b']]} vs "
-                         f"{LABELS[d['a']]} | failed: {d['error']} |||||")
+            lines.append(f"{head} failed: {d['error']} |||||")
             continue
         median, interval = _interval(d["cpu_ratio"])
         rps, rps_interval = _interval(d["rps_ratio"])
-        control = d["a"] == d["b"]
-        if control:
-            verdict = "(control)"
-        elif d["a"] in CONTENDERS:  # requests/s not below theirs, on a shared CPU
-            verdict = "req/s " + stats.not_below(d["rps_ratio"], 1.0)
-        elif d["a"] != FLOOR:  # before and after a change: is there a difference?
-            verdict = {"below": "less CPU", "above": "more CPU", "tie": "no difference shown",
-                       "undecided": "undecided"}[stats.not_below(d["cpu_ratio"], 1.0)]
-        else:
-            verdict = stats.at_most(d["cpu_ratio"], CPU_LIMIT)
-            if verdict == "not met":
-                verdict = "**not met**"
-        who = f"{LABELS[d['b']]} vs a second copy" if control else f"{LABELS[d['b']]} vs {LABELS[d['a']]}"
-        lines.append(f"| {d['size'] // 1024} KiB | {d['connections']} | {who} | {median} | {interval} | "
-                     f"{rps} | {rps_interval} | {verdict} |")
+        lines.append(f"{head} {median} | {interval} | {rps} | {rps_interval} | {duel_verdict(d)} |")
     return "\n".join(lines)
 
 
