@@ -394,3 +394,87 @@ TEST(TcpProtocolOrder, ConnectionLostThrowingStillReleasesTheConnection) {
 }
 
 }  // namespace
+
+// A stream transport calls data_received or get_buffer / buffer_updated: a
+// protocol that is neither a Protocol nor a BufferedProtocol (asyncio fails
+// on its first data_received) is refused before any byte is read.
+class NotAStreamProtocol : public aiocpp::DatagramProtocol {
+ public:
+  Future<void> lost = get_running_loop().create_future<void>();
+  std::exception_ptr error;
+  void connection_lost(std::exception_ptr e) override {
+    error = e;
+    complete(lost);
+  }
+};
+
+constexpr const char* wrong_kind =
+    "Fatal error: the protocol is neither a Protocol nor a BufferedProtocol.";
+
+TEST(TcpProtocolOrder, ProtocolOfTheWrongKindFailsCreateConnection) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    auto& loop = get_running_loop();
+    auto log = HandlerLog::install();
+    Acceptor<> acceptor;
+    auto server = co_await loop.create_server(acceptor.factory(), "127.0.0.1", 0);
+    auto protocol = std::make_shared<NotAStreamProtocol>();
+    std::string failure;
+    try {
+      co_await loop.create_connection([protocol] { return protocol; }, "127.0.0.1",
+                                      port_of(*server));
+    } catch (const aiocpp::TypeError& e) {
+      failure = e.what();
+    }
+    EXPECT_NE(failure.find("Protocol or a BufferedProtocol"), std::string::npos) << failure;
+    co_await arrives(protocol->lost, "connection_lost of the refused protocol");
+    EXPECT_EQ(describe(protocol->error), failure);
+    EXPECT_NE(log->find(wrong_kind), nullptr);
+    log->contexts.clear();
+    auto peer = co_await acceptor.nth(0);
+    if (peer) co_await arrives(peer->lost, "server connection_lost");
+    server->close();
+    co_await server->wait_closed();
+  }());
+}
+
+TEST(TcpProtocolOrder, ServerProtocolOfTheWrongKindClosesThatConnection) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    auto& loop = get_running_loop();
+    auto log = HandlerLog::install();
+    auto refused = std::make_shared<NotAStreamProtocol>();
+    auto server = co_await loop.create_server([refused] { return refused; }, "127.0.0.1", 0);
+    auto [transport, client] =
+        co_await loop.create_connection(make_echo, "127.0.0.1", port_of(*server));
+    transport->write("never read");
+    co_await arrives(refused->lost, "connection_lost of the refused protocol");
+    EXPECT_NE(describe(refused->error).find("Protocol or a BufferedProtocol"), std::string::npos)
+        << describe(refused->error);
+    co_await arrives(client->lost, "the client's connection_lost");
+    EXPECT_NE(log->find(wrong_kind), nullptr);
+    log->contexts.clear();
+    server->close();
+    co_await server->wait_closed();
+  }());
+}
+
+TEST(TcpProtocolOrder, SetProtocolOfTheWrongKindFailsAtTheNextData) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    auto log = HandlerLog::install();
+    Pair pair = co_await connect_pair();
+    if (!pair.peer) co_return;
+    auto refused = std::make_shared<NotAStreamProtocol>();
+    pair.peer->transport->set_protocol(refused);
+    pair.transport->write("x");
+    co_await arrives(refused->lost, "connection_lost of the new protocol");
+    EXPECT_NE(describe(refused->error).find("Protocol or a BufferedProtocol"), std::string::npos)
+        << describe(refused->error);
+    EXPECT_NE(log->find(wrong_kind), nullptr);
+    log->contexts.clear();
+    co_await arrives(pair.client->lost, "the client's connection_lost");
+    pair.server->close();
+    co_await pair.server->wait_closed();
+  }());
+}

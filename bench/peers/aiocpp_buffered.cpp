@@ -13,11 +13,12 @@ class Echo : public aiocpp::BufferedProtocol {
   std::span<char> get_buffer(std::size_t) override { return buffer_; }
   void buffer_updated(std::size_t nbytes) override {
     transport_->write(std::string_view(buffer_.data(), nbytes));
-    peers::Budget::instance().echoed(nbytes);
+    if (budget_) budget_->echoed(nbytes);
   }
 
  private:
-  aiocpp::Transport* transport_ = nullptr;                    // valid until connection_lost
+  aiocpp::Transport* transport_ = nullptr;  // valid until connection_lost
+  peers::Budget* budget_ = peers::Budget::active();
   std::vector<char> buffer_ = std::vector<char>(256 * 1024);  // asyncio's read size
 };
 

@@ -10,11 +10,12 @@ class Echo : public aiocpp::Protocol {
   void connection_made(aiocpp::Transport& transport) override { transport_ = &transport; }
   void data_received(std::string_view data) override {
     transport_->write(data);
-    peers::Budget::instance().echoed(data.size());
+    if (budget_) budget_->echoed(data.size());
   }
 
  private:
   aiocpp::Transport* transport_ = nullptr;  // valid until connection_lost
+  peers::Budget* budget_ = peers::Budget::active();
 };
 
 }  // namespace

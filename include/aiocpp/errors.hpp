@@ -81,4 +81,11 @@ class LimitOverrunError : public std::runtime_error {
 using RuntimeError = std::runtime_error;
 using ValueError = std::invalid_argument;
 
+// Python's TypeError: an object of the wrong kind (a protocol a transport
+// cannot drive). An invalid_argument, but not a ValueError to catch by type.
+class TypeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 }  // namespace aiocpp

@@ -59,10 +59,12 @@ class ByteBuffer {
     end_ = used;
   }
 
-  std::unique_ptr<char[]> storage_;
-  std::size_t capacity_ = 0;
+  // begin_ and end_ first: empty(), the test on every write, then reads
+  // only them (SocketTransport keeps them in its hot cache lines).
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  std::unique_ptr<char[]> storage_;
+  std::size_t capacity_ = 0;
 };
 
 }  // namespace aiocpp::detail

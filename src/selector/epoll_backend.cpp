@@ -120,8 +120,13 @@ dispatch:
   // With many connections, a watcher has usually left the cache since its
   // last event (the kernel's TCP work in between is far bigger than the
   // cache). Asking for all of this batch's watchers at once overlaps those
-  // misses instead of taking them one after the other.
-  for (int i = 0; i < n; ++i) __builtin_prefetch(events_[i].data.ptr);
+  // misses instead of taking them one after the other. Two lines each: a
+  // socket transport keeps its per-message state in its first 128 bytes.
+  for (int i = 0; i < n; ++i) {
+    const char* watcher = static_cast<const char*>(events_[i].data.ptr);
+    __builtin_prefetch(watcher);
+    __builtin_prefetch(watcher + 64);
+  }
   for (int i = 0; i < n; ++i) {
     auto* watcher = static_cast<IoWatcher*>(events_[i].data.ptr);
     if (!watcher) {

@@ -22,12 +22,24 @@ constexpr int log_threshold_for_connlost_writes = 5;
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
+constexpr const char* wrong_protocol_kind =
+    "Fatal error: the protocol is neither a Protocol nor a BufferedProtocol.";
+
+std::exception_ptr not_a_stream_protocol() {
+  return std::make_exception_ptr(
+      TypeError("a stream transport's protocol must be a Protocol or a BufferedProtocol"));
+}
+
 }  // namespace
 
 SocketTransport::SocketTransport(EpollBackend& backend, int fd,
                                  std::shared_ptr<BaseProtocol> protocol,
                                  std::shared_ptr<ServerImpl> server, const SocketAddress* peer)
-    : fd_(fd), loop_(backend.loop()), backend_(backend), server_(std::move(server)) {
+    : fd_(fd),
+      read_buffer_(backend.loop().read_buffer()),
+      loop_(backend.loop()),
+      backend_(backend),
+      server_(std::move(server)) {
   set_protocol(std::move(protocol));
   socklen_t len = SocketAddress::capacity();
   if (::getsockname(fd_, sockname_.data(), &len) == 0) sockname_.set_size(len);
@@ -56,21 +68,25 @@ void SocketTransport::start(std::shared_ptr<SocketTransport> self, Future<void> 
   loop_.track(this);
   loop_.loop.call_soon([self = self_, waiter]() mutable {
     std::exception_ptr failed;
-    if (self->stream_protocol_) {
+    const char* message = "Fatal error: protocol.connection_made() call failed.";
+    if (Protocol* stream = self->stream_protocol()) {
       try {
-        self->stream_protocol_->connection_made(*self);
+        stream->connection_made(*self);
       } catch (...) {
         failed = std::current_exception();
       }
-    } else if (self->buffered_protocol_) {
+    } else if (BufferedProtocol* buffered = self->buffered_protocol()) {
       try {
-        self->buffered_protocol_->connection_made(*self);
+        buffered->connection_made(*self);
       } catch (...) {
         failed = std::current_exception();
       }
+    } else {  // neither: nothing to call with the data to come
+      failed = not_a_stream_protocol();
+      message = wrong_protocol_kind;
     }
     if (failed) {
-      self->fatal_error(failed, "Fatal error: protocol.connection_made() call failed.");
+      self->fatal_error(failed, message);
       if (waiter.valid() && !waiter.done()) waiter.set_exception(failed);
       return;
     }
@@ -82,8 +98,14 @@ void SocketTransport::start(std::shared_ptr<SocketTransport> self, Future<void> 
 
 void SocketTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
   protocol_ = std::move(protocol);
-  buffered_protocol_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
-  stream_protocol_ = buffered_protocol_ ? nullptr : dynamic_cast<Protocol*>(protocol_.get());
+  reader_ = protocol_.get();
+  if (dynamic_cast<BufferedProtocol*>(reader_)) {
+    kind_ = ProtocolKind::buffered;
+  } else if (dynamic_cast<Protocol*>(reader_)) {
+    kind_ = ProtocolKind::stream;
+  } else {
+    kind_ = ProtocolKind::other;
+  }
   protocol_connected_ = static_cast<bool>(protocol_);
 }
 
@@ -116,54 +138,59 @@ void SocketTransport::on_io(std::uint32_t events) {
 
 void SocketTransport::read_ready() {
   if (conn_lost_) return;
-  if (buffered_protocol_) {
+  if (kind_ == ProtocolKind::buffered) {
     read_into_buffered_protocol();
     return;
   }
-  char* buffer = loop_.read_buffer();
-  // The protocol object is the next cache miss (see EpollBackend::poll):
-  // fetched while the kernel copies the data, it is there when needed.
-  __builtin_prefetch(stream_protocol_);
-  ssize_t n = ::recv(fd_, buffer, LoopImpl::read_buffer_size, 0);
-  if (n < 0) {
-    if (would_block(errno)) return;
-    fatal_error(std::make_exception_ptr(os_error(errno, "recv")),
-                "Fatal read error on socket transport");
+  if (kind_ != ProtocolKind::stream) [[unlikely]] {
+    refuse_protocol();  // set_protocol() gave one of the wrong kind
     return;
   }
-  if (n == 0) {
-    on_eof();
+  // The protocol object is the next cache miss (see EpollBackend::poll):
+  // fetched while the kernel copies the data, it is there when needed.
+  __builtin_prefetch(reader_);
+  ssize_t n = ::recv(fd_, read_buffer_, LoopImpl::read_buffer_size, 0);
+  if (n <= 0) [[unlikely]] {
+    read_ended(n < 0 ? errno : 0);
     return;
   }
   try {
-    stream_protocol_->data_received(std::string_view(buffer, static_cast<std::size_t>(n)));
+    stream_protocol()->data_received(std::string_view(read_buffer_, static_cast<std::size_t>(n)));
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error: protocol.data_received() call failed.");
+  }
+}
+
+void SocketTransport::refuse_protocol() {
+  fatal_error(not_a_stream_protocol(), wrong_protocol_kind);
+}
+
+// Out of line, so that the per-message path keeps a small frame.
+void SocketTransport::read_ended(int err) {
+  if (err == 0) {
+    on_eof();
+  } else if (!would_block(err)) {
+    fatal_error(std::make_exception_ptr(os_error(err, "recv")),
+                "Fatal read error on socket transport");
   }
 }
 
 void SocketTransport::read_into_buffered_protocol() {
   std::span<char> target;
   try {
-    target = buffered_protocol_->get_buffer(0);
+    target = buffered_protocol()->get_buffer(0);
     if (target.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
     return;
   }
   ssize_t n = ::recv(fd_, target.data(), target.size(), 0);
-  if (n < 0) {
-    if (would_block(errno)) return;
-    fatal_error(std::make_exception_ptr(os_error(errno, "recv")),
-                "Fatal read error on socket transport");
-    return;
-  }
-  if (n == 0) {
-    on_eof();
+  if (n <= 0) [[unlikely]] {
+    read_ended(n < 0 ? errno : 0);
     return;
   }
   try {
-    buffered_protocol_->buffer_updated(static_cast<std::size_t>(n));
+    buffered_protocol()->buffer_updated(static_cast<std::size_t>(n));
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error: protocol.buffer_updated() call failed.");
   }
@@ -172,10 +199,10 @@ void SocketTransport::read_into_buffered_protocol() {
 void SocketTransport::on_eof() {
   bool keep_open = false;
   try {
-    if (stream_protocol_) {
-      keep_open = stream_protocol_->eof_received();
-    } else if (buffered_protocol_) {
-      keep_open = buffered_protocol_->eof_received();
+    if (Protocol* stream = stream_protocol()) {
+      keep_open = stream->eof_received();
+    } else if (BufferedProtocol* buffered = buffered_protocol()) {
+      keep_open = buffered->eof_received();
     }
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error: protocol.eof_received() call failed.");
@@ -194,30 +221,43 @@ void SocketTransport::write(std::string_view data) {
   if (empty_waiter_.valid()) throw RuntimeError("unable to write; sendfile is in progress");
   if (data.empty()) return;
   if (conn_lost_) {
-    if (conn_lost_ >= log_threshold_for_connlost_writes)
-      log_error("socket.send() raised exception.");
-    ++conn_lost_;
-    return;
-  }
-  if (buffer_.empty()) {
+    count_lost_write();
+  } else if (buffer_.empty()) {
     // Try at once: most writes on a healthy connection never touch the buffer.
     ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (!would_block(errno)) {
-        fatal_error(std::make_exception_ptr(os_error(errno, "send")),
-                    "Fatal write error on socket transport");
-        return;
-      }
-      n = 0;
-    }
-    if (static_cast<std::size_t>(n) == data.size()) return;
-    data.remove_prefix(static_cast<std::size_t>(n));
-    buffer_.append(data);
-    update_events();
+    if (static_cast<std::size_t>(n) == data.size()) [[likely]]
+      return;
+    send_fell_short(data, n, n < 0 ? errno : 0);
   } else {
-    buffer_.append(data);
+    buffer_more(data);
   }
+}
+
+// The rest of write(), out of line so that its common path keeps a small
+// frame: what send() did not take goes to the buffer.
+void SocketTransport::send_fell_short(std::string_view data, ssize_t sent, int err) {
+  if (sent < 0) {
+    if (!would_block(err)) {
+      fatal_error(std::make_exception_ptr(os_error(err, "send")),
+                  "Fatal write error on socket transport");
+      return;
+    }
+    sent = 0;
+  }
+  data.remove_prefix(static_cast<std::size_t>(sent));
+  buffer_.append(data);
+  update_events();
   maybe_pause_protocol();
+}
+
+void SocketTransport::buffer_more(std::string_view data) {
+  buffer_.append(data);
+  maybe_pause_protocol();
+}
+
+void SocketTransport::count_lost_write() {
+  if (conn_lost_ >= log_threshold_for_connlost_writes) log_error("socket.send() raised exception.");
+  ++conn_lost_;
 }
 
 void SocketTransport::writelines(std::span<const std::string_view> chunks) {
@@ -434,8 +474,8 @@ void SocketTransport::call_connection_lost(std::exception_ptr error) {
     fd_ = -1;
   }
   protocol_.reset();
-  stream_protocol_ = nullptr;
-  buffered_protocol_ = nullptr;
+  reader_ = nullptr;
+  kind_ = ProtocolKind::other;
   if (server_) {
     server_->detach(this);
     server_.reset();
@@ -456,8 +496,8 @@ void SocketTransport::release_on_loop_close() noexcept {
     interest_.forget();
   }
   protocol_.reset();
-  stream_protocol_ = nullptr;
-  buffered_protocol_ = nullptr;
+  reader_ = nullptr;
+  kind_ = ProtocolKind::other;
   if (server_) {
     server_->detach(this);
     server_.reset();

@@ -17,11 +17,14 @@ namespace aiocpp::detail {
 
 class ServerImpl;
 
-class SocketTransport final
-    : public IoWatcher,  // first: epoll calls on_io with no this-adjusting thunk
-      public Transport,
-      public SendfileTarget,
-      public LoopResource {
+// Aligned to a cache line so that what every message touches (the vptrs, then
+// the members up to buffer_) is one aligned 128-byte pair of lines, which
+// EpollBackend::poll prefetches.
+class alignas(64) SocketTransport final : public IoWatcher
+    ,  // first: epoll calls on_io with no this-adjusting thunk
+                                          public Transport,
+                                          public SendfileTarget,
+                                          public LoopResource {
  public:
   SocketTransport(EpollBackend& backend, int fd, std::shared_ptr<BaseProtocol> protocol,
                   std::shared_ptr<ServerImpl> server, const SocketAddress* peer);
@@ -71,7 +74,12 @@ class SocketTransport final
 
  private:
   [[gnu::hot]] void read_ready();
+  [[gnu::noinline]] void refuse_protocol();    // neither a Protocol nor a BufferedProtocol
+  [[gnu::noinline]] void read_ended(int err);  // recv() gave 0 (EOF) or -1 (err)
   void read_into_buffered_protocol();
+  [[gnu::noinline]] void send_fell_short(std::string_view data, ssize_t sent, int err);
+  [[gnu::noinline]] void buffer_more(std::string_view data);
+  [[gnu::noinline]] void count_lost_write();
   void on_eof();
   void write_ready();
   void after_send(std::size_t sent_all);
@@ -84,9 +92,18 @@ class SocketTransport final
   void maybe_pause_protocol();
   void maybe_resume_protocol();
 
-  // Member order is for the cache: what every message touches comes first
-  // and together; the two addresses (256 bytes, read only by
-  // get_extra_info) come last.
+  // protocol_ as the kind of protocol it is, for the calls only that kind has
+  // (data_received, get_buffer...): null when it is neither.
+  Protocol* stream_protocol() const noexcept {
+    return kind_ == ProtocolKind::stream ? static_cast<Protocol*>(reader_) : nullptr;
+  }
+  BufferedProtocol* buffered_protocol() const noexcept {
+    return kind_ == ProtocolKind::buffered ? static_cast<BufferedProtocol*>(reader_) : nullptr;
+  }
+
+  // Member order is for the cache: what every message touches comes first,
+  // within the object's first 128 bytes (see alignas above); the two
+  // addresses (256 bytes, read only by get_extra_info) come last.
   int fd_;
   int conn_lost_ = 0;
   EpollInterest interest_;
@@ -96,15 +113,17 @@ class SocketTransport final
   bool read_eof_ = false;  // the peer's EOF was kept half-open: stop reading
   bool paused_ = false;    // pause_reading()
   bool protocol_connected_ = false;
-  Protocol* stream_protocol_ = nullptr;            // protocol_ as a Protocol, if it is one
-  BufferedProtocol* buffered_protocol_ = nullptr;  // ... or as a BufferedProtocol
-  LoopImpl& loop_;
-  ByteBuffer buffer_;
+  enum class ProtocolKind : std::uint8_t { other, stream, buffered };
+  ProtocolKind kind_ = ProtocolKind::other;
+  BaseProtocol* reader_ = nullptr;  // protocol_.get(), read through stream_protocol() & co.
+  char* read_buffer_;               // the loop's (LoopImpl::read_buffer): no loop state per read
   // While loop.sendfile runs (asyncio's _empty_waiter): write() is refused,
   // and the future completes once the buffer has drained.
   Future<void> empty_waiter_;
+  ByteBuffer buffer_;
   Future<void> writable_waiter_;  // sendfile(2) would block: wait for EPOLLOUT
   WriteFlowControl flow_;
+  LoopImpl& loop_;
   EpollBackend& backend_;
   std::shared_ptr<BaseProtocol> protocol_;
   std::shared_ptr<ServerImpl> server_;
