@@ -36,8 +36,10 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::async_write(socket_, asio::buffer(buffer_.get(), n),
                       [this, self](std::error_code ec, std::size_t written) {
                         if (ec) return;
-                        g_echoed += written;
-                        if (g_stop_after && g_echoed >= g_stop_after) io_.stop();
+                        if (g_stop_after) {  // only under a --requests budget
+                          g_echoed += written;
+                          if (g_echoed >= g_stop_after) io_.stop();
+                        }
                         read();
                       });
   }
