@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """The benchmark's verdicts (scripts/benchlib/stats.py): the median's interval
-from order statistics, the three-way verdicts built on it, and which of them
-each kind of duel reports (report.duel_verdict)."""
+from order statistics, the three-way verdicts built on it, which of them
+each kind of duel reports (report.duel_verdict), and how the duels take
+their rounds in turn (duel.duels, with stand-ins for servers and loads)."""
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from benchlib import report, stats  # noqa: E402
+from benchlib import duel, load, peers, report, stats  # noqa: E402
 
 
 class MedianInterval(unittest.TestCase):
@@ -79,6 +80,93 @@ class DuelVerdicts(unittest.TestCase):
         rows = table.splitlines()[2:]
         self.assertTrue(rows[0].endswith("| met |"), rows[0])
         self.assertIn("10 KiB | 10 | aiocpp Protocol vs libuv | failed: libuv was not built", rows[1])
+
+
+class FakeServer:
+    """Stands in for peers.Server: records what was started and stopped."""
+    started, stopped = [], []
+    missing = set()
+
+    def __init__(self, name, root, build_dir, cpu):
+        if name in FakeServer.missing:
+            raise peers.Skipped(f"{name} was not built")
+        self.name, self.pid, self.port = name, len(FakeServer.started), 0
+        FakeServer.started.append(self)
+
+    def alive(self):
+        return True
+
+    def stop(self):
+        FakeServer.stopped.append(self)
+
+
+class InterleavedDuels(unittest.TestCase):
+    def setUp(self):
+        FakeServer.started, FakeServer.stopped, FakeServer.missing = [], [], set()
+        self.calls = []
+        self.saved = peers.Server, duel.one_round
+        peers.Server = FakeServer
+
+        def fake_round(ctx, servers, size, connections, depth, duration, warmup, first):
+            self.calls.append((size, connections, servers[0].name, servers[1].name, servers))
+            cost = {"raw_epoll": 4.0, "aiocpp_protocol": 4.1, "libuv": 4.4}
+            return [{"cpu_us": cost[s.name], "requests_per_s": 1000.0 / cost[s.name]}
+                    for s in servers]
+        duel.one_round = fake_round
+
+        class Ctx:
+            root = build_dir = "."
+            server_cpu, client_cpu = 0, 1
+
+            def log(self, *args):
+                pass
+        self.ctx = Ctx()
+
+    def tearDown(self):
+        peers.Server, duel.one_round = self.saved
+
+    def test_round_order_runs_each_duel_once_and_turns(self):
+        items = ["a", "b", "c"]
+        self.assertEqual(duel.round_order(items, 0), ["a", "b", "c"])
+        self.assertEqual(duel.round_order(items, 1), ["b", "c", "a"])
+        self.assertEqual(duel.round_order(items, 4), ["b", "c", "a"])
+        self.assertEqual(duel.round_order([], 3), [])
+
+    def test_every_round_runs_every_duel_and_the_control_has_two_processes(self):
+        pairs = [("raw_epoll", "aiocpp_protocol"), ("raw_epoll", "raw_epoll")]
+        cells = [(1024, 10), (1024, 100)]
+        out = duel.duels(self.ctx, pairs, cells, 3, 1.0, 0.3)
+        self.assertEqual(len(self.calls), 3 * 4)
+        for rnd in range(3):  # round r holds each duel once
+            self.assertEqual(len({c[:4] for c in self.calls[rnd * 4:(rnd + 1) * 4]}), 4)
+        # One process per name, and a second raw epoll for the control.
+        self.assertEqual(sorted(s.name for s in FakeServer.started),
+                         ["aiocpp_protocol", "raw_epoll", "raw_epoll"])
+        control = next(c for c in self.calls if c[2] == c[3] == "raw_epoll")
+        self.assertIsNot(control[4][0], control[4][1])
+        self.assertEqual(len(FakeServer.stopped), 3)
+        d = out[0]
+        self.assertEqual((d["a"], d["b"], d["size"], d["connections"]),
+                         ("raw_epoll", "aiocpp_protocol", 1024, 10))
+        self.assertEqual(len(d["cpu_ratios"]), 3)
+        self.assertAlmostEqual(d["cpu_ratio"][0], 4.1 / 4.0)
+        self.assertEqual(len(out[1]["cpu_us"]["raw_epoll"]), 6)  # the control: both sides
+
+    def test_a_server_that_is_missing_fails_only_its_duels(self):
+        FakeServer.missing = {"libuv"}
+        pairs = [("libuv", "aiocpp_protocol"), ("raw_epoll", "aiocpp_protocol")]
+        out = duel.duels(self.ctx, pairs, [(1024, 10)], 2, 1.0, 0.3)
+        self.assertEqual(out[0]["error"], "libuv was not built")
+        self.assertNotIn("error", out[1])
+        self.assertEqual(len(out[1]["rps_ratios"]), 2)
+
+    def test_a_failed_round_fails_that_duel_and_stops_every_server(self):
+        def failing(ctx, servers, *args):
+            raise load.LoadError("3 echoed messages came back wrong")
+        duel.one_round = failing
+        out = duel.duels(self.ctx, [("raw_epoll", "aiocpp_protocol")], [(1024, 10)], 2, 1.0, 0.3)
+        self.assertIn("came back wrong", out[0]["error"])
+        self.assertEqual(len(FakeServer.stopped), len(FakeServer.started))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ the host does in that second, it does to both.
 
 A duel of a server against a second copy of itself (the control) measures
 the instrument: its ratios spread only as far as the method's own error.
+All the duels of a run take their rounds in turn (duels()), so that a slow
+drift of the machine cannot favour one duel over another.
 """
 from . import figures, load, peers, stats
 
@@ -45,22 +47,82 @@ def one_round(ctx, servers, size, connections, depth, duration, warmup, first):
     return out
 
 
-def duel(ctx, a, b, size, connections, rounds, duration, warmup, depth=1):
-    """Ratios b ÷ a of CPU per request and of requests/s, one per round, with medians."""
-    servers = [peers.Server(a, ctx.root, ctx.build_dir, ctx.server_cpu),
-               peers.Server(b, ctx.root, ctx.build_dir, ctx.server_cpu)]
-    cpu_ratios, rps_ratios, cpu = [], [], {a: [], b: []}
+def round_order(duels, rnd):
+    """The order in which round `rnd` runs the duels: every one once, the list
+    turned by one place per round, so that no duel always follows the same
+    other one or always comes first."""
+    if not duels:
+        return []
+    k = rnd % len(duels)
+    return duels[k:] + duels[:k]
+
+
+def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
+    """Every pair (a, b) at every cell (size, connections), rounds interleaved.
+
+    A duel's rounds taken back to back share the machine's mood of those
+    20 seconds, and the next duel gets another: run to run, one cell's ratio
+    moved by more than its interval said. Here round r runs every duel once
+    (round_order), so each duel's rounds spread over the whole run and the
+    machine's drift reaches all duels alike. Each server name runs as one
+    process for all its duels (a pair of a server against itself gets a
+    second copy): a round's load generator opens fresh connections.
+
+    Returns one dict per duel, as ratios b ÷ a with medians and intervals, or
+    with "error" if a server could not start or failed."""
+    items = [(size, conns, a, b) for size, conns in cells for a, b in pairs]
+    keys = {}  # (a, b) -> (process key of a, process key of b)
+    for a, b in pairs:
+        keys[(a, b)] = (a, b if b != a else b + " (copy)")
+    servers, failed = {}, {}
+    results = {item: {"cpu_ratios": [], "rps_ratios": [], "cpu": {}} for item in items}
     try:
+        for a, b in pairs:
+            for key in keys[(a, b)]:
+                if key in servers or key in failed:
+                    continue
+                try:
+                    servers[key] = peers.Server(key.split(" ")[0], ctx.root, ctx.build_dir,
+                                                ctx.server_cpu)
+                except peers.Skipped as e:
+                    failed[key] = str(e)
         for rnd in range(rounds):
-            ra, rb = one_round(ctx, servers, size, connections, depth, duration, warmup, rnd % 2)
-            cpu_ratios.append(rb["cpu_us"] / ra["cpu_us"])
-            rps_ratios.append(rb["requests_per_s"] / ra["requests_per_s"])
-            cpu[a].append(ra["cpu_us"])
-            cpu[b].append(rb["cpu_us"])  # a == b (the control) appends both to one list
+            for item in round_order(items, rnd):
+                size, conns, a, b = item
+                ka, kb = keys[(a, b)]
+                error = failed.get(ka) or failed.get(kb) or results[item].get("error")
+                if error:
+                    results[item]["error"] = error
+                    continue
+                try:
+                    ra, rb = one_round(ctx, [servers[ka], servers[kb]], size, conns, depth,
+                                       duration, warmup, rnd % 2)
+                except load.LoadError as e:
+                    results[item]["error"] = str(e)
+                    for key in (ka, kb):
+                        if not servers[key].alive():
+                            failed[key] = f"{key} is gone: {e}"
+                    continue
+                r = results[item]
+                r["cpu_ratios"].append(rb["cpu_us"] / ra["cpu_us"])
+                r["rps_ratios"].append(rb["requests_per_s"] / ra["requests_per_s"])
+                r["cpu"].setdefault(a, []).append(ra["cpu_us"])
+                r["cpu"].setdefault(b, []).append(rb["cpu_us"])  # the control: one list
+            ctx.log(f"bench:   duel round {rnd + 1} of {rounds} done")
     finally:
-        for s in servers:
-            s.stop()
-    return {"a": a, "b": b, "size": size, "connections": connections, "rounds": rounds,
-            "duration_s": duration, "cpu_ratios": cpu_ratios, "rps_ratios": rps_ratios,
-            "cpu_us": cpu, "cpu_ratio": stats.median_interval(cpu_ratios),
-            "rps_ratio": stats.median_interval(rps_ratios)}
+        for server in servers.values():
+            server.stop()
+    out = []
+    for item in items:
+        size, conns, a, b = item
+        r = results[item]
+        d = {"a": a, "b": b, "size": size, "connections": conns, "rounds": rounds,
+             "duration_s": duration}
+        if "error" in r:
+            d["error"] = r["error"]
+        else:
+            d.update({"cpu_ratios": r["cpu_ratios"], "rps_ratios": r["rps_ratios"],
+                      "cpu_us": r["cpu"], "cpu_ratio": stats.median_interval(r["cpu_ratios"]),
+                      "rps_ratio": stats.median_interval(r["rps_ratios"])})
+        out.append(d)
+    return out
