@@ -76,7 +76,8 @@ TEST_F(PipeTransports, ReadPipeNeedsAStreamProtocol) {
     try {
       co_await get_running_loop().connect_read_pipe(base, r);
       ADD_FAILURE() << "a BaseProtocol cannot receive data";
-    } catch (const ValueError&) {
+    } catch (const TypeError& e) {  // a std::invalid_argument, as ValueError
+      EXPECT_NE(std::string(e.what()).find("needs a Protocol"), std::string::npos) << e.what();
     }
   }(r));
   ::close(r);

@@ -12,7 +12,7 @@ Task<TransportAndProtocol<ReadTransport, BaseProtocol>> EventLoop::connect_read_
   detail::check_pipe(fd, false);
   std::shared_ptr<BaseProtocol> protocol = detail::make_protocol(factory);
   if (!dynamic_cast<Protocol*>(protocol.get())) {
-    throw ValueError("connect_read_pipe needs a Protocol (data_received, eof_received)");
+    throw TypeError("connect_read_pipe needs a Protocol (data_received, eof_received)");
   }
   detail::set_nonblocking(fd);
   Future<void> waiter = create_future<void>();

@@ -19,9 +19,9 @@ class ServerImpl;
 
 // Aligned to a cache line so that what every message touches (the vptrs, then
 // the members up to buffer_) is one aligned 128-byte pair of lines, which
-// EpollBackend::poll prefetches.
-class alignas(64) SocketTransport final : public IoWatcher
-    ,  // first: epoll calls on_io with no this-adjusting thunk
+// EpollBackend::poll prefetches. IoWatcher comes first among the bases, so
+// that epoll calls on_io with no this-adjusting thunk.
+class alignas(64) SocketTransport final : public IoWatcher,
                                           public Transport,
                                           public SendfileTarget,
                                           public LoopResource {
