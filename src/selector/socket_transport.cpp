@@ -55,11 +55,11 @@ SocketTransport::SocketTransport(EpollBackend& backend, int fd,
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   if (server_) server_->attach(this);
-    // The layout the class comment promises: the write buffer's begin and end
-    // (its first 16 bytes), the last of the per-message members, end within
-    // the first two cache lines.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  // The layout the class comment promises: the write buffer's begin and end
+  // (its first 16 bytes), the last of the per-message members, end within
+  // the first two cache lines.
   static_assert(offsetof(SocketTransport, buffer_) + 2 * sizeof(std::size_t) <= 128);
 #pragma GCC diagnostic pop
 }

@@ -115,8 +115,10 @@ class alignas(64) SocketTransport final : public IoWatcher,
   bool protocol_connected_ = false;
   enum class ProtocolKind : std::uint8_t { other, stream, buffered };
   ProtocolKind kind_ = ProtocolKind::other;
-  BaseProtocol* reader_ = nullptr;  // protocol_.get(), read through stream_protocol() & co.
-  char* read_buffer_;               // the loop's (LoopImpl::read_buffer): no loop state per read
+  // protocol_.get(), kept here among the per-message members (protocol_
+  // itself is cold); read through stream_protocol() and buffered_protocol().
+  BaseProtocol* reader_ = nullptr;
+  char* read_buffer_;  // the loop's (LoopImpl::read_buffer): no loop state per read
   // While loop.sendfile runs (asyncio's _empty_waiter): write() is refused,
   // and the future completes once the buffer has drained.
   Future<void> empty_waiter_;
