@@ -71,9 +71,8 @@ def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
     Returns one dict per duel, as ratios b ÷ a with medians and intervals, or
     with "error" if a server could not start or failed."""
     items = [(size, conns, a, b) for size, conns in cells for a, b in pairs]
-    keys = {}  # (a, b) -> (process key of a, process key of b)
-    for a, b in pairs:
-        keys[(a, b)] = (a, b if b != a else b + " (copy)")
+    # A process is (name, copy): copy 1 only for the b of a server against itself.
+    keys = {(a, b): ((a, 0), (b, 1 if b == a else 0)) for a, b in pairs}
     servers, failed = {}, {}
     results = {item: {"cpu_ratios": [], "rps_ratios": [], "cpu": {}} for item in items}
     try:
@@ -82,7 +81,7 @@ def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
                 if key in servers or key in failed:
                     continue
                 try:
-                    servers[key] = peers.Server(key.split(" ")[0], ctx.root, ctx.build_dir,
+                    servers[key] = peers.Server(key[0], ctx.root, ctx.build_dir,
                                                 ctx.server_cpu)
                 except peers.Skipped as e:
                     failed[key] = str(e)
@@ -101,7 +100,7 @@ def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
                     results[item]["error"] = str(e)
                     for key in (ka, kb):
                         if not servers[key].alive():
-                            failed[key] = f"{key} is gone: {e}"
+                            failed[key] = f"{key[0]} is gone: {e}"
                     continue
                 r = results[item]
                 r["cpu_ratios"].append(rb["cpu_us"] / ra["cpu_us"])
