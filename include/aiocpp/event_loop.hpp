@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "aiocpp/detail/loop_reply.hpp"
 #include "aiocpp/exception_context.hpp"
 #include "aiocpp/executor.hpp"
 #include "aiocpp/future.hpp"
@@ -383,6 +384,10 @@ class EventLoop {
   void set_signal_handler(int sig, Handle callback);
   Executor& executor_for(Executor* executor);
   Handle schedule_soon_threadsafe(detail::HandleState* state);
+  // A callback that another thread will send back to this loop (LoopReply).
+  template <class F>
+  std::shared_ptr<detail::LoopReply> reply_on_loop(F&& callback);
+  std::shared_ptr<detail::LoopReply> reserve_reply(detail::HandleState* state);
   TimerHandle schedule_at(detail::HandleState* state, double when);
   detail::HandleState* new_handle();
   void schedule_task(detail::TaskBase& task, std::string name);
@@ -463,37 +468,48 @@ auto EventLoop::run_in_executor(Executor* executor, F fn) -> Future<std::invoke_
   using R = std::invoke_result_t<F&>;
   Executor& target = executor_for(executor);
   Future<R> result = create_future<R>();
-  // Lifetime: the job holds the future until it has handed the outcome to the
-  // loop; the loop joins its default executor's threads when it closes.
-  target.submit([this, result, fn = std::move(fn)]() mutable {
-    std::exception_ptr error;
+  // What the job produced: written by the worker, read on the loop's thread
+  // after the reply has crossed the loop's thread-safe queue.
+  struct Outcome {
     std::optional<detail::Stored<R>> value;
+    std::exception_ptr error;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  // Lifetime: the future stays in the reply's callback, on the loop's thread;
+  // the job holds only the reply and the outcome (see LoopReply).
+  std::shared_ptr<detail::LoopReply> reply = reply_on_loop([result, outcome]() mutable {
+    if (result.done()) return;  // cancelled meanwhile
+    if (outcome->error) {
+      result.set_exception(outcome->error);
+    } else if (!outcome->value) {
+      result.cancel();  // the executor dropped the job without running it
+    } else if constexpr (std::is_void_v<R>) {
+      result.set_result();
+    } else {
+      result.set_result(std::move(*outcome->value));
+    }
+  });
+  target.submit([reply, outcome, fn = std::move(fn)]() mutable {
     try {
       if constexpr (std::is_void_v<R>) {
         fn();
-        value.emplace();
+        outcome->value.emplace();
       } else {
-        value.emplace(fn());
+        outcome->value.emplace(fn());
       }
     } catch (...) {
-      error = std::current_exception();
+      outcome->error = std::current_exception();
     }
-    try {
-      call_soon_threadsafe([result, value = std::move(value), error]() mutable {
-        if (result.done()) return;  // cancelled meanwhile
-        if (error) {
-          result.set_exception(error);
-        } else if constexpr (std::is_void_v<R>) {
-          result.set_result();
-        } else {
-          result.set_result(std::move(*value));
-        }
-      });
-    } catch (...) {
-      // The loop closed meanwhile: nobody waits for the result any more.
-    }
+    reply->send();
   });
   return result;
+}
+
+template <class F>
+std::shared_ptr<detail::LoopReply> EventLoop::reply_on_loop(F&& callback) {
+  detail::HandleState* state = new_handle();
+  state->callback.emplace(std::forward<F>(callback));
+  return reserve_reply(state);
 }
 
 template <class T>

@@ -24,7 +24,9 @@ class Backend {
   // Waits at most `timeout` seconds (negative: no limit) for I/O and
   // dispatches what is ready. Returns early when woken.
   virtual void poll(double timeout) = 0;
-  // Makes a poll in progress (or the next one) return at once. Thread-safe.
+  // Makes a poll in progress (or the next one) return at once. Any thread,
+  // but only through the loop's ThreadsafeQueue: under its lock, never after
+  // the loop closed.
   virtual void wakeup() noexcept = 0;
   // Releases the backend's own descriptors; called by EventLoop::close().
   virtual void close() noexcept = 0;

@@ -72,6 +72,8 @@ void EventLoop::close() {
   if (is_running()) throw RuntimeError("Cannot close a running event loop");
   if (s.closed) return;
   s.closed = true;
+  // From here on no other thread can queue a callback or wake the backend.
+  s.threadsafe->close();
   // Pending tasks can never finish now: free their coroutines, which breaks
   // the task -> awaited future -> callback -> task cycles.
   for (auto& task : s.pending_tasks()) task->abandon();
@@ -99,15 +101,21 @@ Handle EventLoop::schedule_soon(detail::HandleState* state) {
 }
 
 Handle EventLoop::schedule_soon_threadsafe(detail::HandleState* state) {
-  if (impl_->closed) {
-    detail::Ref<detail::HandleState> discard(state);
-    throw RuntimeError("Event loop is closed");
-  }
   state->loop = this;
   state->shared = true;  // the caller's thread and the loop's both hold it
   state->refs = 2;
-  impl_->push_threadsafe(state);
+  if (!impl_->threadsafe->push(state)) {
+    state->refs = 1;
+    detail::Ref<detail::HandleState> discard = detail::Ref<detail::HandleState>::adopt(state);
+    throw RuntimeError("Event loop is closed");
+  }
   return Handle(detail::Ref<detail::HandleState>::adopt(state));
+}
+
+std::shared_ptr<detail::LoopReply> EventLoop::reserve_reply(detail::HandleState* state) {
+  state->refs = 1;  // the thread-safe queue's, until it is sent and run
+  impl_->threadsafe->reserve(state);
+  return std::make_shared<detail::LoopReply>(impl_->threadsafe, state);
 }
 
 TimerHandle EventLoop::schedule_at(detail::HandleState* state, double when) {

@@ -35,9 +35,13 @@ LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options)
       backend = std::make_unique<EpollBackend>(*this);
       break;
   }
+  threadsafe = std::make_shared<ThreadsafeQueue>(*backend);
 }
 
-LoopImpl::~LoopImpl() { drop_pending_callbacks(); }
+LoopImpl::~LoopImpl() {
+  threadsafe->close();
+  drop_pending_callbacks();
+}
 
 double LoopImpl::time() const noexcept {
   timespec ts;
@@ -61,14 +65,6 @@ void LoopImpl::push_timer(HandleState* handle) {
   handle->in_heap = true;
   timers_.push_back(handle);
   std::push_heap(timers_.begin(), timers_.end(), later);
-}
-
-void LoopImpl::push_threadsafe(HandleState* handle) {
-  {
-    std::lock_guard lock(threadsafe_mutex_);
-    threadsafe_.push_back(handle);
-  }
-  if (!threadsafe_pending_.exchange(true, std::memory_order_acq_rel)) backend->wakeup();
 }
 
 void LoopImpl::compact_timers() {
@@ -122,15 +118,7 @@ void LoopImpl::run_once() {
   if (timers_.size() > min_timers_to_compact && cancelled_timers_ * 2 > timers_.size()) {
     compact_timers();
   }
-  if (threadsafe_pending_.load(std::memory_order_acquire)) {
-    threadsafe_pending_.store(false, std::memory_order_release);
-    std::vector<HandleState*> incoming;
-    {
-      std::lock_guard lock(threadsafe_mutex_);
-      incoming.swap(threadsafe_);
-    }
-    ready_next_.insert(ready_next_.end(), incoming.begin(), incoming.end());
-  }
+  if (threadsafe->pending()) threadsafe->take(ready_next_);
 
   double timeout = -1;
   if (!ready_next_.empty() || stopping) {
@@ -149,12 +137,7 @@ void LoopImpl::run_once() {
 
   backend->poll(timeout);
 
-  if (threadsafe_pending_.load(std::memory_order_acquire)) {
-    threadsafe_pending_.store(false, std::memory_order_release);
-    std::lock_guard lock(threadsafe_mutex_);
-    ready_next_.insert(ready_next_.end(), threadsafe_.begin(), threadsafe_.end());
-    threadsafe_.clear();
-  }
+  if (threadsafe->pending()) threadsafe->take(ready_next_);
   if (!timers_.empty()) move_due_timers(time());
 
   // Only what is ready now runs now; what these callbacks schedule waits for
@@ -216,11 +199,7 @@ void LoopImpl::drop_pending_callbacks() noexcept {
     doomed.insert(doomed.end(), timers_.begin(), timers_.end());
     timers_.clear();
     cancelled_timers_ = 0;
-    {
-      std::lock_guard lock(threadsafe_mutex_);
-      doomed.insert(doomed.end(), threadsafe_.begin(), threadsafe_.end());
-      threadsafe_.clear();
-    }
+    threadsafe->take_all(doomed);
     if (doomed.empty()) return;
     for (HandleState* h : doomed) h->release();
   }

@@ -6,13 +6,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "aiocpp/event_loop.hpp"
 #include "aiocpp/executor.hpp"
 #include "core/backend.hpp"
+#include "core/threadsafe_queue.hpp"
 
 namespace aiocpp::detail {
 
@@ -44,7 +44,6 @@ class LoopImpl {
   // --- scheduling -----------------------------------------------------------
   void push_ready(HandleState* handle) noexcept { ready_next_.push_back(handle); }
   void push_timer(HandleState* handle);
-  void push_threadsafe(HandleState* handle);
   void timer_cancelled() noexcept { ++cancelled_timers_; }
   [[gnu::hot]] void run_once();
   void check_open() const;
@@ -52,8 +51,13 @@ class LoopImpl {
 
   double time() const noexcept;
 
+  // Other threads' way in (call_soon_threadsafe, executor replies).
+  std::shared_ptr<ThreadsafeQueue> threadsafe;
+
   // --- state -------------------------------------------------------------------
-  bool closed = false;
+  // Atomic because other threads may ask is_closed(); what they may do with a
+  // closed loop is decided under the thread-safe queue's lock, not by this.
+  std::atomic<bool> closed{false};
   bool stopping = false;
   std::thread::id thread_id{};  // of run_forever, while running
   bool debug = false;
@@ -96,10 +100,6 @@ class LoopImpl {
   std::vector<HandleState*> timers_;      // binary heap by (when, order)
   std::size_t cancelled_timers_ = 0;
   std::uint64_t timer_order_ = 0;
-
-  std::mutex threadsafe_mutex_;
-  std::vector<HandleState*> threadsafe_;
-  std::atomic<bool> threadsafe_pending_{false};
 
   TaskBase* tasks_head_ = nullptr;
   std::unique_ptr<char[]> read_buffer_;

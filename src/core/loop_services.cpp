@@ -51,11 +51,13 @@ Task<void> EventLoop::shutdown_default_executor() {
   // Joining the workers blocks, so it happens on a thread of its own while
   // the loop keeps running (asyncio does the same).
   Future<void> done = create_future<void>();
-  std::thread joiner([this, executor, done]() mutable {
+  // Lifetime: `done` stays on the loop's thread, in the reply (see LoopReply).
+  std::shared_ptr<detail::LoopReply> reply = reply_on_loop([done]() mutable {
+    if (!done.done()) done.set_result();
+  });
+  std::thread joiner([executor, reply] {
     executor->shutdown(true);
-    call_soon_threadsafe([done]() mutable {
-      if (!done.done()) done.set_result();
-    });
+    reply->send();
   });
   std::exception_ptr failed;
   try {

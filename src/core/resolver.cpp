@@ -13,37 +13,14 @@ bool is_numeric_host(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-// Runs getaddrinfo on the loop's default executor; the result comes back on
-// the loop's thread through call_soon_threadsafe.
+// Runs getaddrinfo on the loop's default executor.
 Future<std::vector<AddrInfo>> getaddrinfo_in_executor(EventLoop& loop, std::string host, int port,
                                                       int family, int type, int protocol,
                                                       int flags) {
-  Future<std::vector<AddrInfo>> result = loop.create_future<std::vector<AddrInfo>>();
-  // Lifetime: the job holds a reference to the future's state until it has
-  // handed the outcome to the loop (or found the loop closed).
-  impl_of(loop).default_executor().submit(
-      [result, &loop, host, port, family, type, protocol, flags]() mutable {
-        std::vector<AddrInfo> infos;
-        std::exception_ptr error;
-        try {
-          infos = getaddrinfo_blocking(&host, port, family, type, protocol, flags);
-        } catch (...) {
-          error = std::current_exception();
-        }
-        try {
-          loop.call_soon_threadsafe([result, infos = std::move(infos), error]() mutable {
-            if (result.done()) return;
-            if (error) {
-              result.set_exception(error);
-            } else {
-              result.set_result(std::move(infos));
-            }
-          });
-        } catch (...) {
-          // The loop closed meanwhile: nobody is waiting any more.
-        }
-      });
-  return result;
+  auto lookup = [host = std::move(host), port, family, type, protocol, flags] {
+    return getaddrinfo_blocking(&host, port, family, type, protocol, flags);
+  };
+  return loop.run_in_executor(nullptr, std::move(lookup));
 }
 
 }  // namespace

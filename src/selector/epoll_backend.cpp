@@ -22,7 +22,7 @@ EpollBackend::EpollBackend(LoopImpl& loop) : loop_(loop) {
     ::close(epoll_fd_);
     throw_os_error(err, "eventfd");
   }
-  wakeup_fd_.store(efd);
+  wakeup_fd_ = efd;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // the wake-up descriptor
@@ -46,8 +46,8 @@ void EpollBackend::close() noexcept {
   auto listeners = std::move(listeners_);
   listeners_.clear();
   listeners.clear();
-  int efd = wakeup_fd_.exchange(-1);
-  if (efd >= 0) ::close(efd);
+  if (wakeup_fd_ >= 0) ::close(wakeup_fd_);
+  wakeup_fd_ = -1;
   if (epoll_fd_ >= 0) {
     ::close(epoll_fd_);
     epoll_fd_ = -1;
@@ -55,11 +55,11 @@ void EpollBackend::close() noexcept {
 }
 
 void EpollBackend::wakeup() noexcept {
-  int efd = wakeup_fd_.load(std::memory_order_acquire);
-  if (efd < 0) return;
+  // The loop's thread-safe queue calls this under its lock, and never after
+  // the loop closed: the descriptor is still ours (ThreadsafeQueue).
   std::uint64_t one = 1;
   // EAGAIN means the counter is already non-zero: the loop will wake anyway.
-  ssize_t ignored = ::write(efd, &one, sizeof one);
+  ssize_t ignored = ::write(wakeup_fd_, &one, sizeof one);
   (void)ignored;
 }
 
@@ -131,7 +131,7 @@ dispatch:
     auto* watcher = static_cast<IoWatcher*>(events_[i].data.ptr);
     if (!watcher) {
       std::uint64_t value;
-      ssize_t ignored = ::read(wakeup_fd_.load(std::memory_order_relaxed), &value, sizeof value);
+      ssize_t ignored = ::read(wakeup_fd_, &value, sizeof value);
       (void)ignored;
       continue;
     }

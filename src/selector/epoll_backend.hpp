@@ -78,7 +78,9 @@ class EpollBackend final : public Backend {
 
   LoopImpl& loop_;
   int epoll_fd_ = -1;
-  std::atomic<int> wakeup_fd_{-1};
+  // Written by other threads only through wakeup(), which the loop calls under
+  // its thread-safe queue's lock and never once it has closed.
+  int wakeup_fd_ = -1;
   bool have_pwait2_ = true;
   static constexpr int max_events = 256;
   epoll_event events_[max_events];
