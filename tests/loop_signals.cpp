@@ -1,9 +1,13 @@
 // add_signal_handler / remove_signal_handler, and Ctrl-C in aiocpp::run.
 
 #include <pthread.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
 #include <thread>
 
 #include "test_support.hpp"
@@ -143,6 +147,52 @@ TEST(RunAndCtrlC, SigintCancelsTheMainTaskAndRunThrowsKeyboardInterrupt) {
   };
   EXPECT_THROW(aiocpp::run(main_task()), KeyboardInterrupt);
   EXPECT_EQ(current_action(SIGINT), SIG_DFL) << "the default action is back";
+}
+
+// Runs `body` in a child process bounded by an alarm and returns its wait status.
+template <class Body>
+int status_of_child(Body body) {
+  std::fflush(nullptr);  // or the child's exit would print the parent's buffered output again
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(20);  // a child that hangs dies of SIGALRM, which fails the test
+    body();
+    _exit(0);
+  }
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+// The program `int main() { aiocpp::run(amain()); }` interrupted by Ctrl-C:
+// KeyboardInterrupt escapes main (here, a noexcept function stands in for
+// main, out of GoogleTest's reach) and the process ends as CPython's does,
+// killed by SIGINT (status 130 in the shell), not aborted by terminate.
+TEST(RunAndCtrlC, AKeyboardInterruptThatEscapesEndsTheProcessBySigint) {
+  ASSERT_EQ(current_action(SIGINT), SIG_DFL);
+  int status = status_of_child([]() noexcept {
+    auto main_task = []() -> Task<void> {
+      kill(getpid(), SIGINT);
+      co_await aiocpp::sleep(30);  // cancelled long before
+    };
+    aiocpp::run(main_task());
+  });
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGINT) << strsignal(WTERMSIG(status));
+}
+
+// Any other exception that escapes still ends in the previous terminate
+// handler: std::abort.
+TEST(RunAndCtrlC, AnotherExceptionThatEscapesStillAborts) {
+  int status = status_of_child([]() noexcept {
+    auto main_task = []() -> Task<void> {
+      throw std::runtime_error("escapes");
+      co_return;
+    };
+    aiocpp::run(main_task());
+  });
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGABRT) << strsignal(WTERMSIG(status));
 }
 
 TEST(RunAndCtrlC, AMainTaskThatHandlesTheCancellationReturnsItsResult) {

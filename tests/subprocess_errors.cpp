@@ -103,7 +103,9 @@ TEST_F(SubprocessErrors, BadArgumentsAreValueErrors) {
     } catch (const ValueError& e) {
       EXPECT_STREQ(e.what(), "cmd must be a non-empty string");
     }
-    auto not_subprocess = [] { return std::make_shared<Protocol>(); };
+    // Typed as a factory of any protocol: one typed as making a Protocol no
+    // longer compiles (tests/compile_fail/stream_factory_to_subprocess_exec.cpp).
+    ProtocolFactory not_subprocess = [] { return std::make_shared<Protocol>(); };
     try {
       co_await loop.subprocess_exec(not_subprocess, ok);
       ADD_FAILURE() << "a Protocol was accepted as a SubprocessProtocol";

@@ -268,6 +268,29 @@ TEST(TcpServer, BadHostOrPortRaisesSystemError) {
   }());
 }
 
+// asyncio's words, and the errno's text once: "[Errno 98] error while
+// attempting to bind on address ('127.0.0.1', PORT): address already in use".
+TEST(TcpServer, PortInUseMessageIsAsyncios) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    auto& loop = get_running_loop();
+    Acceptor<> acceptor;
+    auto first = co_await loop.create_server(acceptor.factory(), "127.0.0.1", 0);
+    int port = port_of(*first);
+    std::string message;
+    try {
+      co_await loop.create_server(acceptor.factory(), "127.0.0.1", port);
+    } catch (const std::system_error& e) {
+      message = e.what();
+    }
+    EXPECT_EQ(message, "[Errno " + std::to_string(EADDRINUSE) +
+                           "] error while attempting to bind on address ('127.0.0.1', " +
+                           std::to_string(port) + "): address already in use");
+    first->close();
+    co_await first->wait_closed();
+  }());
+}
+
 TEST(TcpServer, PortInUseRaisesEaddrinuseNamingTheAddress) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {

@@ -36,7 +36,7 @@ class KeyboardInterrupt {
 // asyncio.TimeoutError (an alias of the builtin TimeoutError since 3.11).
 class TimeoutError : public std::runtime_error {
  public:
-  TimeoutError() : std::runtime_error("TimeoutError") {}
+  TimeoutError() : std::runtime_error("TimeoutError: the operation did not finish in time") {}
   explicit TimeoutError(const std::string& what) : std::runtime_error(what) {}
 };
 

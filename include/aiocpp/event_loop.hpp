@@ -3,6 +3,7 @@
 // One loop per thread; every method runs on the loop's thread except
 // call_soon_threadsafe.
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -52,8 +53,8 @@ struct ServerOptions {
   int flags = 0x0001;  // AI_PASSIVE
   int sock = -1;       // an existing listening socket to serve instead of host/port
   int backlog = 100;
-  std::optional<bool> reuse_address;  // default: true on POSIX
-  std::optional<bool> reuse_port;
+  std::optional<bool> reuse_address{};  // default: true on POSIX
+  std::optional<bool> reuse_port{};
   bool start_serving = true;
 };
 
@@ -63,14 +64,14 @@ struct ConnectionOptions {
   int proto = 0;
   int flags = 0;
   int sock = -1;  // an already connected socket to wrap instead of host/port
-  std::optional<std::pair<std::string, int>> local_addr;
+  std::optional<std::pair<std::string, int>> local_addr{};
   // Happy Eyeballs (RFC 8305): start the next address's attempt this many
   // seconds after the previous one unless it finished first (0.25 is the
   // RFC's suggestion). Unset: one address after another.
-  std::optional<double> happy_eyeballs_delay;
+  std::optional<double> happy_eyeballs_delay{};
   // Alternate address families, this many of the first family first
   // (0: keep the resolver's order). Unset: 1 with happy eyeballs, else 0.
-  std::optional<int> interleave;
+  std::optional<int> interleave{};
 };
 
 // Keyword arguments of create_unix_server.
@@ -95,20 +96,20 @@ struct Connection {
 // the abstract namespace). Build it in a variable before the co_await (see
 // the README's note on GCC 12).
 struct DatagramEndpointOptions {
-  std::optional<std::pair<std::string, int>> local_addr;   // bind here
-  std::optional<std::pair<std::string, int>> remote_addr;  // connect here
-  std::optional<std::string> local_path;   // AF_UNIX: bind here (a stale socket file is replaced)
-  std::optional<std::string> remote_path;  // AF_UNIX: connect here
-  int family = 0;                          // required when no address is given
+  std::optional<std::pair<std::string, int>> local_addr{};   // bind here
+  std::optional<std::pair<std::string, int>> remote_addr{};  // connect here
+  std::optional<std::string> local_path{};   // AF_UNIX: bind here (a stale socket file is replaced)
+  std::optional<std::string> remote_path{};  // AF_UNIX: connect here
+  int family = 0;                            // required when no address is given
   int proto = 0;
   int flags = 0;  // getaddrinfo flags
   // Rejected when true, as asyncio has since 3.8.1 (SO_REUSEADDR on UDP lets
   // another process steal the port); kept only so that passing it is an error.
-  std::optional<bool> reuse_address;
-  std::optional<bool> reuse_port;
+  std::optional<bool> reuse_address{};
+  std::optional<bool> reuse_port{};
   // SO_BROADCAST; with remote_addr the socket is then not connected and
   // sendto() without an address sends to remote_addr.
-  std::optional<bool> allow_broadcast;
+  std::optional<bool> allow_broadcast{};
   int sock = -1;  // an existing SOCK_DGRAM socket to wrap; excludes every other option
 };
 
@@ -127,6 +128,110 @@ struct TransportAndProtocol {
   std::shared_ptr<T> transport;
   std::shared_ptr<P> protocol;
 };
+
+namespace detail {
+
+// Compile-time checks of a protocol factory, so that the usual mistakes
+// stop at one static_assert naming them instead of pages of template errors
+// from inside the loop. Each assertion holds when an earlier one failed, so
+// that only the first mistake is reported, and `ok` lets the caller skip
+// the code that would fail next.
+enum class FactoryFor { stream, read_pipe, write_pipe, datagram, subprocess };
+
+template <class R>
+struct SharedPtrTarget {
+  using type = void;
+};
+template <class P>
+struct SharedPtrTarget<std::shared_ptr<P>> {
+  using type = P;
+};
+
+template <class F>
+struct FactoryResult {
+  using type = void;
+};
+template <class F>
+requires std::invocable<F&>
+struct FactoryResult<F> {
+  using type = std::remove_cvref_t<std::invoke_result_t<F&>>;
+};
+
+template <FactoryFor kind, class F>
+struct CheckedFactory {
+  using R = typename FactoryResult<F>::type;
+  using P = typename SharedPtrTarget<R>::type;
+
+  static constexpr bool callable = std::invocable<F&>;
+  static constexpr bool raw_pointer = std::is_pointer_v<R>;
+  static constexpr bool shared = !std::is_void_v<P>;
+  static constexpr bool protocol = std::is_base_of_v<BaseProtocol, P>;
+  // A factory typed as returning BaseProtocol (ProtocolFactory) may make any
+  // kind: that one is checked when the loop calls it (TypeError).
+  static constexpr bool erased = std::is_same_v<P, BaseProtocol>;
+  static constexpr bool right_kind = [] {
+    switch (kind) {
+      case FactoryFor::stream:
+        return erased || std::is_base_of_v<Protocol, P> || std::is_base_of_v<BufferedProtocol, P>;
+      case FactoryFor::read_pipe:
+        return erased || std::is_base_of_v<Protocol, P>;
+      case FactoryFor::write_pipe:
+        return true;
+      case FactoryFor::datagram:
+        return std::is_base_of_v<DatagramProtocol, P>;
+      case FactoryFor::subprocess:
+        return erased || std::is_base_of_v<SubprocessProtocol, P>;
+    }
+    return false;
+  }();
+
+  static constexpr bool ok = callable && shared && protocol && right_kind;
+  // What the call returns; the kind's base class after a failed check, so
+  // that nothing further fails to compile.
+  using protocol_type = std::conditional_t<
+      ok, P, std::conditional_t<kind == FactoryFor::datagram, DatagramProtocol, BaseProtocol>>;
+
+  // The factory type-erased (an empty one after a failed check). The
+  // checks are here, in a function, not in the class: Clang marks a class
+  // whose static_assert failed invalid and reports every later use of it.
+  template <class Erased>
+  static Erased erase(F factory) {
+    static_assert(callable,
+                  "aiocpp: a protocol factory must be callable with no arguments, "
+                  "e.g. [] { return std::make_shared<MyProtocol>(); }");
+    static_assert(!callable || !raw_pointer,
+                  "aiocpp: a protocol factory must return std::shared_ptr<P>, not a raw pointer: "
+                  "return std::make_shared<P>(...)");
+    static_assert(!callable || raw_pointer || shared,
+                  "aiocpp: a protocol factory must return std::shared_ptr<P>");
+    static_assert(!shared || protocol,
+                  "aiocpp: the protocol factory's P must derive from an aiocpp protocol class");
+    static_assert(!protocol || right_kind || kind != FactoryFor::stream,
+                  "aiocpp: create_connection, create_unix_connection and connect_accepted_socket "
+                  "need a factory of a Protocol or a BufferedProtocol (a DatagramProtocol goes to "
+                  "create_datagram_endpoint)");
+    static_assert(!protocol || right_kind || kind != FactoryFor::read_pipe,
+                  "aiocpp: connect_read_pipe needs a factory of a Protocol");
+    static_assert(!protocol || right_kind || kind != FactoryFor::datagram,
+                  "aiocpp: create_datagram_endpoint needs a factory of a DatagramProtocol");
+    static_assert(!protocol || right_kind || kind != FactoryFor::subprocess,
+                  "aiocpp: subprocess_exec and subprocess_shell need a factory of a "
+                  "SubprocessProtocol");
+
+    if constexpr (ok) {
+      return Erased(std::move(factory));
+    } else {
+      return Erased();
+    }
+  }
+};
+
+template <class T>
+inline constexpr bool is_task = false;
+template <class T>
+inline constexpr bool is_task<Task<T>> = true;
+
+}  // namespace detail
 
 class EventLoop {
  public:
@@ -167,8 +272,18 @@ class EventLoop {
     return Future<T>(*this);
   }
   // Schedules a coroutine as a task of its own (asyncio.create_task).
+  // The task is returned for awaiting or cancelling; dropping the returned
+  // handle does not cancel or destroy the task: the loop keeps it until it
+  // is done (unlike asyncio, which keeps only a weak reference).
   template <class T>
   Task<T> create_task(Task<T> task, std::string name = {});
+  // Anything else is a mistake, reported in one line.
+  template <class A>
+  requires(!detail::is_task<std::remove_cvref_t<A>>) void create_task(A&&, std::string = {}) {
+    static_assert(detail::is_task<std::remove_cvref_t<A>>,
+                  "aiocpp: create_task takes the Task<T> that calling a coroutine function "
+                  "returns: create_task(f()), not create_task(f)");
+  }
   void set_task_factory(TaskFactory factory);
   const TaskFactory& get_task_factory() const;
   // The tasks of this loop that are not done yet (asyncio.all_tasks).
@@ -241,6 +356,16 @@ class EventLoop {
                                               ServerOptions options = {});
   // Serves `options.sock`, an existing listening socket.
   Task<std::shared_ptr<Server>> create_server(ProtocolFactory factory, ServerOptions options);
+  // A factory of the wrong shape or kind (not a stream protocol's, a raw
+  // pointer, ...): one static_assert saying so instead of "no matching
+  // function" and its list of candidates.
+  template <class F, class... Rest>
+  requires(!detail::CheckedFactory<detail::FactoryFor::stream, F>::ok)
+      Task<std::shared_ptr<Server>> create_server(F factory, Rest&&...) {
+    (void)detail::CheckedFactory<detail::FactoryFor::stream, F>::template erase<ProtocolFactory>(
+        std::move(factory));
+    return {};
+  }
 
   template <class F>
   auto create_connection(F factory, std::string host, int port, ConnectionOptions options = {});
@@ -256,6 +381,13 @@ class EventLoop {
   // Serves `options.sock`, an existing AF_UNIX stream socket.
   Task<std::shared_ptr<Server>> create_unix_server(ProtocolFactory factory,
                                                    UnixServerOptions options);
+  template <class F, class... Rest>
+  requires(!detail::CheckedFactory<detail::FactoryFor::stream, F>::ok)
+      Task<std::shared_ptr<Server>> create_unix_server(F factory, Rest&&...) {
+    (void)detail::CheckedFactory<detail::FactoryFor::stream, F>::template erase<ProtocolFactory>(
+        std::move(factory));
+    return {};
+  }
   template <class F>
   auto create_unix_connection(F factory, std::string path);
   // Wraps a connected AF_UNIX stream socket.
@@ -539,46 +671,48 @@ T EventLoop::run_until_complete(Task<T> task) {
 template <class F>
 auto EventLoop::create_connection(F factory, std::string host, int port,
                                   ConnectionOptions options) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return typed<P>(create_connection_impl(ProtocolFactory(std::move(factory)), std::move(host), port,
-                                         std::move(options)));
+  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
+  return typed<typename Check::protocol_type>(
+      create_connection_impl(Check::template erase<ProtocolFactory>(std::move(factory)),
+                             std::move(host), port, std::move(options)));
 }
 
 template <class F>
 auto EventLoop::create_connection(F factory, ConnectionOptions options) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return typed<P>(create_connection_impl(ProtocolFactory(std::move(factory)), std::nullopt, 0,
-                                         std::move(options)));
+  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
+  return typed<typename Check::protocol_type>(
+      create_connection_impl(Check::template erase<ProtocolFactory>(std::move(factory)),
+                             std::nullopt, 0, std::move(options)));
 }
 
 template <class F>
 auto EventLoop::create_unix_connection(F factory, std::string path) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return typed<P>(
-      create_unix_connection_impl(ProtocolFactory(std::move(factory)), std::move(path), -1));
+  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
+  return typed<typename Check::protocol_type>(create_unix_connection_impl(
+      Check::template erase<ProtocolFactory>(std::move(factory)), std::move(path), -1));
 }
 
 template <class F>
 auto EventLoop::create_unix_connection(F factory, int sock) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return typed<P>(
-      create_unix_connection_impl(ProtocolFactory(std::move(factory)), std::nullopt, sock));
+  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
+  return typed<typename Check::protocol_type>(create_unix_connection_impl(
+      Check::template erase<ProtocolFactory>(std::move(factory)), std::nullopt, sock));
 }
 
 template <class F>
 auto EventLoop::connect_accepted_socket(F factory, int sock) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return typed<P>(connect_accepted_socket_impl(ProtocolFactory(std::move(factory)), sock));
+  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
+  return typed<typename Check::protocol_type>(connect_accepted_socket_impl(
+      Check::template erase<ProtocolFactory>(std::move(factory)), sock));
 }
 
 // --- UDP ---------------------------------------------------------------------------
 template <class F>
 auto EventLoop::create_datagram_endpoint(F factory, DatagramEndpointOptions options) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  static_assert(std::is_base_of_v<DatagramProtocol, P>,
-                "create_datagram_endpoint: the factory must return a DatagramProtocol");
-  return typed_datagram<P>(create_datagram_endpoint_impl(
-      std::function<std::shared_ptr<DatagramProtocol>()>(std::move(factory)), std::move(options)));
+  using Check = detail::CheckedFactory<detail::FactoryFor::datagram, F>;
+  return typed_datagram<typename Check::protocol_type>(create_datagram_endpoint_impl(
+      Check::template erase<std::function<std::shared_ptr<DatagramProtocol>()>>(std::move(factory)),
+      std::move(options)));
 }
 
 // --- Pipes and subprocesses: inline definitions -------------------------------------------
@@ -587,31 +721,34 @@ auto EventLoop::create_datagram_endpoint(F factory, DatagramEndpointOptions opti
 
 template <class F>
 auto EventLoop::connect_read_pipe(F factory, int fd) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return retyped<ReadTransport, P>(connect_read_pipe_impl(ProtocolFactory(std::move(factory)), fd));
+  using Check = detail::CheckedFactory<detail::FactoryFor::read_pipe, F>;
+  return retyped<ReadTransport, typename Check::protocol_type>(
+      connect_read_pipe_impl(Check::template erase<ProtocolFactory>(std::move(factory)), fd));
 }
 
 template <class F>
 auto EventLoop::connect_write_pipe(F factory, int fd) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return retyped<WriteTransport, P>(
-      connect_write_pipe_impl(ProtocolFactory(std::move(factory)), fd));
+  using Check = detail::CheckedFactory<detail::FactoryFor::write_pipe, F>;
+  return retyped<WriteTransport, typename Check::protocol_type>(
+      connect_write_pipe_impl(Check::template erase<ProtocolFactory>(std::move(factory)), fd));
 }
 
 template <class F>
 auto EventLoop::subprocess_exec(F factory, std::vector<std::string> argv,
                                 SubprocessOptions options) {
-  using P = typename std::invoke_result_t<F&>::element_type;
-  return retyped<SubprocessTransport, P>(subprocess_impl(
-      ProtocolFactory(std::move(factory)), std::move(argv), std::move(options), false));
+  using Check = detail::CheckedFactory<detail::FactoryFor::subprocess, F>;
+  return retyped<SubprocessTransport, typename Check::protocol_type>(
+      subprocess_impl(Check::template erase<ProtocolFactory>(std::move(factory)), std::move(argv),
+                      std::move(options), false));
 }
 
 template <class F>
 auto EventLoop::subprocess_shell(F factory, std::string cmd, SubprocessOptions options) {
-  using P = typename std::invoke_result_t<F&>::element_type;
+  using Check = detail::CheckedFactory<detail::FactoryFor::subprocess, F>;
   std::vector<std::string> argv{"/bin/sh", "-c", std::move(cmd)};
-  return retyped<SubprocessTransport, P>(subprocess_impl(
-      ProtocolFactory(std::move(factory)), std::move(argv), std::move(options), true));
+  return retyped<SubprocessTransport, typename Check::protocol_type>(
+      subprocess_impl(Check::template erase<ProtocolFactory>(std::move(factory)), std::move(argv),
+                      std::move(options), true));
 }
 
 }  // namespace aiocpp

@@ -21,14 +21,14 @@ class FutureBase;
 }
 
 struct ExceptionContext {
-  std::string message;
-  std::exception_ptr exception;
-  Handle handle;                                           // the callback that failed, if any
-  detail::Ref<detail::FutureBase> future;                  // the future or task involved, if any
-  std::shared_ptr<BaseTransport> transport;                // the transport involved, if any
-  std::shared_ptr<BaseProtocol> protocol;                  // the protocol involved, if any
-  int socket = -1;                                         // the socket involved, if any
-  std::vector<std::pair<std::string, std::string>> extra;  // anything else worth logging
+  std::string message{};
+  std::exception_ptr exception{};
+  Handle handle{};                                           // the callback that failed, if any
+  detail::Ref<detail::FutureBase> future{};                  // the future or task involved, if any
+  std::shared_ptr<BaseTransport> transport{};                // the transport involved, if any
+  std::shared_ptr<BaseProtocol> protocol{};                  // the protocol involved, if any
+  int socket = -1;                                           // the socket involved, if any
+  std::vector<std::pair<std::string, std::string>> extra{};  // anything else worth logging
 };
 
 using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;

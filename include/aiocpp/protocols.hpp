@@ -73,6 +73,9 @@ class BufferedProtocol : public BaseProtocol {
 //   start -> connection_made [-> datagram_received | error_received]* -> connection_lost -> end
 class DatagramProtocol : public BaseProtocol {
  public:
+  // BaseProtocol's pipe overloads stay visible (and Clang's
+  // -Woverloaded-virtual quiet) beside the datagram one.
+  using BaseProtocol::connection_made;
   virtual void connection_made(DatagramTransport& transport) { (void)transport; }
   // One whole datagram; `data` and `addr` are valid only during the call.
   // `addr` is the sender (empty for an unbound AF_UNIX sender).

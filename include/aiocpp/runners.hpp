@@ -4,7 +4,9 @@
 // the loop. RuntimeError when called while a loop is running on this thread.
 // On the main thread, while SIGINT has its default action, the first Ctrl-C
 // cancels the main task (and run throws KeyboardInterrupt if that ends it);
-// a second Ctrl-C has the default action again.
+// a second Ctrl-C has the default action again. A KeyboardInterrupt that
+// escapes main() ends the process as CPython does: by SIGINT under its
+// default action (the shell sees status 130), not by std::abort.
 
 #include <type_traits>
 
@@ -15,7 +17,7 @@ namespace aiocpp {
 
 struct RunOptions {
   bool debug = false;
-  LoopOptions loop;
+  LoopOptions loop{};
 };
 
 namespace detail {

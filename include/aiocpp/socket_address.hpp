@@ -44,8 +44,8 @@ struct AddrInfo {
   int family = 0;
   int type = 0;
   int protocol = 0;
-  std::string canonname;
-  SocketAddress address;
+  std::string canonname{};
+  SocketAddress address{};
 };
 
 // Keyword arguments of getaddrinfo.

@@ -46,11 +46,11 @@ struct SubprocessOptions {
   int stdin_ = subprocess::PIPE;
   int stdout_ = subprocess::PIPE;
   int stderr_ = subprocess::PIPE;
-  std::optional<std::string> cwd;               // the child's working directory
-  std::optional<std::vector<std::string>> env;  // "NAME=value": the child's whole environment
-  bool start_new_session = false;               // setsid() in the child
-  bool close_fds = true;                        // close descriptors above 2 in the child...
-  std::vector<int> pass_fds;                    // ... except these, kept open under their numbers
+  std::optional<std::string> cwd{};               // the child's working directory
+  std::optional<std::vector<std::string>> env{};  // "NAME=value": the child's whole environment
+  bool start_new_session = false;                 // setsid() in the child
+  bool close_fds = true;                          // close descriptors above 2 in the child...
+  std::vector<int> pass_fds{};                    // ... except these, kept open under their numbers
 };
 
 class SubprocessTransport : public virtual BaseTransport {

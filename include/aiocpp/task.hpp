@@ -134,13 +134,20 @@ class YieldAwaiter {
 
 }  // namespace detail
 
+// [[nodiscard]] for the coroutine call whose Task is dropped: it never runs.
+// A Task that create_task returns may be dropped safely: the loop keeps the
+// task until it is done (asyncio keeps only a weak reference); the message
+// says so, and `(void)` silences it.
 template <class T = void>
-class [[nodiscard]] Task : public Future<T> {
+class [[nodiscard(
+    "a Task dropped unstarted never runs: co_await it or pass it to create_task; the Task "
+    "create_task returns may be dropped ((void) silences this): the loop keeps the task running "
+    "until it is done")]] Task : public Future<T> {
  public:
   using promise_type = detail::TaskPromise<T>;
 
   Task() = default;
-  explicit Task(detail::TaskState<T>* state) {
+  explicit Task(detail::TaskState<T> * state) {
     this->base_ = detail::Ref<detail::FutureBase>(state);
     this->slot_ = state;
   }
@@ -156,7 +163,7 @@ class [[nodiscard]] Task : public Future<T> {
   }
 
   // A result-less view of any task (for task factories and all_tasks()).
-  static Task erased(detail::TaskBase* base) requires std::is_void_v<T> {
+  static Task erased(detail::TaskBase * base) requires std::is_void_v<T> {
     Task t;
     t.base_ = detail::Ref<detail::FutureBase>(base);
     return t;

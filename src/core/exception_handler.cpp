@@ -57,12 +57,15 @@ void EventLoop::default_exception_handler(const ExceptionContext& context) {
   if (context.protocol) {
     char buf[48];
     std::snprintf(buf, sizeof buf, "%p", static_cast<void*>(context.protocol.get()));
-    line += "\nprotocol: " + demangle(typeid(*context.protocol).name()) + " at " + buf;
+    // Dereferenced outside typeid: clang warns of the call inside it.
+    const BaseProtocol& protocol = *context.protocol;
+    line += "\nprotocol: " + demangle(typeid(protocol).name()) + " at " + buf;
   }
   if (context.transport) {
     char buf[48];
     std::snprintf(buf, sizeof buf, "%p", static_cast<void*>(context.transport.get()));
-    line += "\ntransport: " + demangle(typeid(*context.transport).name()) + " at " + buf;
+    const BaseTransport& transport = *context.transport;
+    line += "\ntransport: " + demangle(typeid(transport).name()) + " at " + buf;
   }
   if (context.socket >= 0) line += "\nsocket: fd=" + std::to_string(context.socket);
   for (auto& [key, value] : context.extra) line += "\n" + key + ": " + value;

@@ -2,9 +2,14 @@
 
 #include "aiocpp/runners.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <mutex>
 
 #include "aiocpp/tasks.hpp"
 #include "core/loop_impl.hpp"
@@ -13,10 +18,62 @@ namespace aiocpp::detail {
 
 extern thread_local EventLoop* running_loop;
 
+namespace {
+
+std::terminate_handler previous_terminate = nullptr;
+
+// A KeyboardInterrupt that nobody catches (`int main() { aiocpp::run(amain()); }`
+// and Ctrl-C) reaches std::terminate, which would abort: "terminate called
+// after throwing an instance of 'aiocpp::KeyboardInterrupt'", status 134.
+// CPython ends such a program the way an interrupted program ends: it
+// flushes its output and kills itself with SIGINT under the default action,
+// so the shell sees status 130 and a script running it stops too. This does
+// the same; any other reason to terminate goes to the handler it replaced.
+[[noreturn]] void terminate_on_keyboard_interrupt() noexcept {
+  bool interrupted = false;
+  if (std::exception_ptr current = std::current_exception()) {
+    try {
+      std::rethrow_exception(current);
+    } catch (const KeyboardInterrupt&) {
+      interrupted = true;
+    } catch (...) {
+    }
+  }
+  if (interrupted) {
+    try {
+      std::cout.flush();
+    } catch (...) {
+    }
+    std::fflush(nullptr);
+    static constexpr char line[] = "KeyboardInterrupt\n";  // CPython's last line
+    (void)!::write(STDERR_FILENO, line, sizeof line - 1);
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    sigaction(SIGINT, &default_action, nullptr);
+    sigset_t sigint;
+    sigemptyset(&sigint);
+    sigaddset(&sigint, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &sigint, nullptr);
+    ::raise(SIGINT);
+  }
+  if (previous_terminate) previous_terminate();
+  std::abort();
+}
+
+void install_terminate_handler() {
+  static std::once_flag once;
+  std::call_once(once,
+                 [] { previous_terminate = std::set_terminate(terminate_on_keyboard_interrupt); });
+}
+
+}  // namespace
+
 std::shared_ptr<EventLoop> start_run(const RunOptions& options) {
   if (running_loop) {
     throw RuntimeError("aiocpp::run() cannot be called from a running event loop");
   }
+  install_terminate_handler();
   auto loop = new_event_loop(options.loop);
   loop->set_debug(options.debug);
   set_event_loop(loop);

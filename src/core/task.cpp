@@ -2,7 +2,9 @@
 
 #include "aiocpp/task.hpp"
 
+#include <cstdio>
 #include <optional>
+#include <string>
 
 #include "aiocpp/event_loop.hpp"
 #include "aiocpp/tasks.hpp"
@@ -230,11 +232,24 @@ Task<void> sleep(double delay) {
 
 namespace aiocpp::detail {
 
+namespace {
+
+// What wait_for's TimeoutError says: which limit passed, and that the
+// awaited operation was cancelled (asyncio's message is empty).
+TimeoutError timed_out(double timeout) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", timeout > 0 ? timeout : 0.0);
+  return TimeoutError(std::string("TimeoutError: wait_for timed out after ") + seconds +
+                      " s; the awaited operation was cancelled");
+}
+
+}  // namespace
+
 Task<void> wait_until_done(Ref<FutureBase> f, double timeout) {
   if (f->done()) co_return;
   if (timeout <= 0) {
     co_await cancel_and_wait(f);
-    if (f->cancelled()) throw TimeoutError();
+    if (f->cancelled()) throw timed_out(timeout);
     co_return;
   }
   EventLoop& loop = f->loop();
@@ -255,7 +270,7 @@ Task<void> wait_until_done(Ref<FutureBase> f, double timeout) {
   f->remove_done_callback(callback);
   co_await cancel_and_wait(f);
   if (cancelled) throw *cancelled;
-  if (f->cancelled()) throw TimeoutError();
+  if (f->cancelled()) throw timed_out(timeout);
 }
 
 }  // namespace aiocpp::detail

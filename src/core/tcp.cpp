@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <set>
 
@@ -18,20 +17,6 @@
 #include "core/server_impl.hpp"
 
 namespace aiocpp {
-
-namespace {
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::system_error bind_error(int code, const SocketAddress& address) {
-  return detail::os_error(code, "error while attempting to bind on address " + address.to_string() +
-                                    ": " + lower(std::strerror(code)));
-}
-
-}  // namespace
 
 Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory, std::string host,
                                                        int port, ServerOptions options) {
@@ -83,7 +68,7 @@ Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
     // Listening on :: must not also take IPv4: 0.0.0.0 has its own socket.
     if (info.family == AF_INET6) detail::set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1);
     if (::bind(fd.get(), info.address.data(), info.address.size()) != 0) {
-      throw bind_error(errno, info.address);
+      throw detail::bind_error(errno, info.address.to_string());
     }
     sockets.push_back(std::move(fd));
   }
@@ -118,17 +103,17 @@ Task<detail::UniqueFd> connect_one(EventLoop& loop, const detail::AddrInfo& targ
   detail::UniqueFd fd = detail::make_socket(target.family, target.type, target.protocol);
   if (!local.empty()) {
     bool bound = false;
-    std::optional<std::system_error> last;
+    std::exception_ptr last;  // keeps the OSError's own message
     for (auto& l : local) {
       if (l.family != target.family) continue;
       if (::bind(fd.get(), l.address.data(), l.address.size()) == 0) {
         bound = true;
         break;
       }
-      last = bind_error(errno, l.address);
+      last = std::make_exception_ptr(detail::bind_error(errno, l.address.to_string()));
     }
     if (!bound) {
-      if (last) throw *last;
+      if (last) std::rethrow_exception(last);
       detail::throw_os_error(EINVAL, "no matching local address with family=" +
                                          std::to_string(target.family) + " found");
     }

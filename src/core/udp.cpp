@@ -125,8 +125,7 @@ Task<detail::UniqueFd> open_candidate(EventLoop& loop, const Candidate& c,
   bool broadcast = options.allow_broadcast.value_or(false);
   if (broadcast) detail::set_int_option(fd.get(), SOL_SOCKET, SO_BROADCAST, 1);
   if (c.local && ::bind(fd.get(), c.local->data(), c.local->size()) != 0) {
-    detail::throw_os_error(errno,
-                           "error while attempting to bind on address " + c.local->to_string());
+    throw detail::bind_error(errno, c.local->to_string());
   }
   if (c.remote && !broadcast) {
     co_await detail::impl_of(loop).backend->sock_connect(fd.get(), *c.remote);

@@ -34,8 +34,8 @@ Task<std::shared_ptr<Server>> EventLoop::create_unix_server(ProtocolFactory fact
   SocketAddress address = SocketAddress::from_unix_path(path);
   if (::bind(fd.get(), address.data(), address.size()) != 0) {
     int err = errno;
-    if (err == EADDRINUSE) detail::throw_os_error(err, "Address '" + path + "' is already in use");
-    detail::throw_os_error(err, "error while attempting to bind on address '" + path + "'");
+    if (err == EADDRINUSE) throw detail::OSError(err, "Address '" + path + "' is already in use");
+    throw detail::bind_error(err, "'" + path + "'");
   }
   auto server = std::make_shared<detail::ServerImpl>(*this, std::vector<int>{fd.release()},
                                                      std::move(factory), options.backlog);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -27,6 +28,16 @@ std::system_error os_error(int code, const std::string& what) {
 }
 
 void throw_os_error(int code, const std::string& what) { throw os_error(code, what); }
+
+OSError::OSError(int code, const std::string& message)
+    : std::system_error(code, std::generic_category(), message),
+      message_("[Errno " + std::to_string(code) + "] " + message) {}
+
+OSError bind_error(int code, const std::string& address) {
+  std::string text = std::strerror(code);
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return OSError(code, "error while attempting to bind on address " + address + ": " + text);
+}
 
 UniqueFd make_socket(int family, int type, int protocol) {
   int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);

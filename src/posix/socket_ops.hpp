@@ -36,6 +36,23 @@ class UniqueFd {
 [[noreturn]] void throw_os_error(int code, const std::string& what);
 std::system_error os_error(int code, const std::string& what);
 
+// A std::system_error whose message is written out in full, as Python
+// prints an OSError: "[Errno 98] error while attempting to bind on address
+// ('127.0.0.1', 8888): address already in use". std::system_error would
+// append the errno's text once more ("...: address already in use: Address
+// already in use").
+class OSError : public std::system_error {
+ public:
+  OSError(int code, const std::string& message);
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+// asyncio's bind failure: "[Errno N] error while attempting to bind on
+// address <address>: <the errno's text in lower case>".
+OSError bind_error(int code, const std::string& address);
+
 using aiocpp::gai_category;
 
 UniqueFd make_socket(int family, int type, int protocol);
