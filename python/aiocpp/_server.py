@@ -66,9 +66,9 @@ class Server(asyncio.AbstractServer):
             raise RuntimeError(f'server {self!r} is already being awaited on serve_forever()')
         if self._closed:
             raise RuntimeError(f'server {self!r} is closed')
-        await self._native.start_serving()
         self._serving_forever_fut = self._loop.create_future()
         try:
+            await self._native.start_serving()
             await self._serving_forever_fut
         except asyncio.CancelledError:
             try:
