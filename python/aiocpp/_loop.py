@@ -375,11 +375,15 @@ class Loop(_native.Loop, asyncio.AbstractEventLoop):
                 raise ValueError(f'A Stream Socket was expected, got {sock!r}')
             hosts = None
             sock.setblocking(False)
-            fd = sock.detach()  # the server owns and closes it, as asyncio's does
+            # The C++ server listens on a duplicate; `sock` stays the
+            # caller's object in server.sockets, and closes with the server,
+            # as asyncio's does.
+            fd = os.dup(sock.fileno())
+        # From here the C++ server owns `fd` (checked above: a stream socket).
         native = await self._create_server_native(
             protocol_factory, hosts, port or 0, family, flags, fd, backlog,
             reuse_address, reuse_port, bool(start_serving))
-        server = Server(self, native)
+        server = Server(self, native, [sock] if sock is not None else None)
         if start_serving:
             # As asyncio: give the listening sockets one loop iteration.
             await tasks.sleep(0)

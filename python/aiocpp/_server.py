@@ -16,11 +16,13 @@ __all__ = ('Server',)
 
 class Server(asyncio.AbstractServer):
 
-    def __init__(self, loop, native):
+    def __init__(self, loop, native, sockets=None):
         self._loop = loop
         self._native = native
         self._closed = False
-        self._sockets = None  # socket objects over duplicates of the C++ server's descriptors
+        # Socket objects: the caller's (create_server(sock=...)), else made
+        # on first use over duplicates of the C++ server's descriptors.
+        self._sockets = sockets
         self._serving_forever_fut = None
 
     def __repr__(self):
