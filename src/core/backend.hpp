@@ -79,6 +79,23 @@ class Backend {
   virtual std::shared_ptr<WriteTransport> make_write_pipe_transport(
       int fd, std::shared_ptr<BaseProtocol> protocol, Future<void> waiter) = 0;
   // --- end pipes ----------------------------------------------------------------------
+
+  // --- blocking-wait hooks ------------------------------------------------------------
+  // Called on the loop's thread around a wait in the kernel that may block
+  // (a poll whose timeout is not zero), and only then: an embedding runtime
+  // uses them to let other threads run meanwhile (the Python extension
+  // releases the GIL in `before` and takes it back in `after`). Unset, the
+  // cost is one test of a null pointer per blocking wait; polls with a zero
+  // timeout (a busy loop) never call them.
+  struct BlockingWaitHooks {
+    void (*before)(void* arg) = nullptr;
+    void (*after)(void* arg) = nullptr;
+    void* arg = nullptr;
+  };
+  void set_blocking_wait_hooks(BlockingWaitHooks hooks) noexcept { blocking_wait_hooks_ = hooks; }
+
+ protected:
+  BlockingWaitHooks blocking_wait_hooks_;
 };
 
 }  // namespace aiocpp::detail

@@ -87,6 +87,9 @@ void EpollBackend::remove(int fd) noexcept {
 
 void EpollBackend::poll(double timeout) {
   int n;
+  // Around a wait that may block only (see Backend::BlockingWaitHooks).
+  const bool hooked = timeout != 0 && blocking_wait_hooks_.before;
+  if (hooked) blocking_wait_hooks_.before(blocking_wait_hooks_.arg);
 #ifdef __GLIBC_PREREQ
 #if __GLIBC_PREREQ(2, 35)
   if (have_pwait2_) {
@@ -113,6 +116,11 @@ void EpollBackend::poll(double timeout) {
     n = epoll_wait(epoll_fd_, events_, max_events, ms);
   }
 dispatch:
+  if (hooked) {
+    int err = errno;  // the hook must not change what the wait reported
+    blocking_wait_hooks_.after(blocking_wait_hooks_.arg);
+    errno = err;
+  }
   if (n < 0) {
     if (errno == EINTR) return;
     throw_os_error(errno, "epoll_wait");

@@ -1,0 +1,38 @@
+#pragma once
+// What the extension looks up once, at import: asyncio's exception types and
+// the helpers the Python layer (aiocpp/_loop.py) registers for the cold paths.
+// One interpreter per process (Debian's python3 runs no subinterpreters here),
+// so plain globals, set by PyInit__native and by _native._register().
+
+#include "py_ref.hpp"
+
+namespace aiocpp::python {
+
+struct Runtime {
+  PyObject* cancelled_error = nullptr;      // asyncio.CancelledError
+  PyObject* invalid_state_error = nullptr;  // asyncio.InvalidStateError
+  PyObject* gaierror = nullptr;             // socket.gaierror
+  PyObject* transport_base = nullptr;       // asyncio.Transport
+  // Registered by aiocpp._loop: each is called only off the hot path.
+  PyObject* check_callback = nullptr;    // (callback, method): raises TypeError
+  PyObject* transport_socket = nullptr;  // (fd): a TransportSocket for get_extra_info
+  // Interned names of the protocol methods.
+  PyObject* str_connection_made = nullptr;
+  PyObject* str_data_received = nullptr;
+  PyObject* str_eof_received = nullptr;
+  PyObject* str_connection_lost = nullptr;
+  PyObject* str_pause_writing = nullptr;
+  PyObject* str_resume_writing = nullptr;
+  PyObject* str_call_exception_handler = nullptr;
+  PyObject* str_report_callback_error = nullptr;
+  PyObject* str_report_protocol_error = nullptr;
+  PyObject* str_create_future = nullptr;
+  PyObject* str_set_result = nullptr;
+  PyObject* str_set_exception = nullptr;
+  PyObject* str_cancelled = nullptr;
+  PyObject* str_add_done_callback = nullptr;
+};
+
+extern Runtime runtime;
+
+}  // namespace aiocpp::python
