@@ -12,7 +12,15 @@
 //
 // The "starting up" line gives the port actually bound (the same as the seed's
 // unless --port 0 asks the kernel to choose). SIGINT / SIGTERM stop the loop,
-// as KeyboardInterrupt ends run_forever() in the seed; then the server closes.
+// as KeyboardInterrupt ends run_forever() in the seed; then the server closes,
+// and so do its clients (see server_shutdown.hpp).
+//
+// Where it differs from the seed: it honours flow control. The seed echoes
+// whatever arrives whether or not the client reads the echo, so a client that
+// sends without reading makes the server buffer without bound; here reading
+// pauses while the transport's write buffer is above its high-water mark
+// (pause_writing) and resumes once it has drained below the low one
+// (resume_writing).
 
 #include <iostream>
 #include <memory>
@@ -21,6 +29,7 @@
 
 #include "aiocpp/aiocpp.hpp"
 #include "example_args.hpp"
+#include "server_shutdown.hpp"
 
 namespace {
 
@@ -55,6 +64,10 @@ class EchoServer : public aiocpp::Protocol {
     if (transport_->can_write_eof()) transport_->write_eof();
     return false;  // the seed returns None: the transport closes once the echo is flushed
   }
+
+  // Flow control: stop taking in what cannot be sent back yet.
+  void pause_writing() override { transport_->pause_reading(); }
+  void resume_writing() override { transport_->resume_reading(); }
 
   void connection_lost(std::exception_ptr error) override {
     if (error) {
@@ -102,8 +115,7 @@ int main(int argc, char** argv) {
   }
   // finally:
   log_main.debug("closing server");
-  server->close();
-  event_loop.run_until_complete(server->wait_closed());
+  event_loop.run_until_complete(examples::shut_down(server));
   log_main.debug("closing event loop");
   event_loop.close();
   return 0;

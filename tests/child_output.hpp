@@ -57,6 +57,32 @@ class Output {
     return true;
   }
 
+  // Reads until `text` has appeared `count` times; false on timeout or EOF.
+  bool wait_for_count(std::string_view text, std::size_t count, double timeout = 5.0) {
+    double deadline = now() + timeout;
+    while (occurrences(text) < count) {
+      if (!read_some(deadline)) return occurrences(text) >= count;
+    }
+    return true;
+  }
+
+  // Reads what the child writes for `duration` seconds (so that it never
+  // blocks on a full pipe meanwhile).
+  void read_for(double duration) {
+    double deadline = now() + duration;
+    while (read_some(deadline)) {
+    }
+  }
+
+  std::size_t occurrences(std::string_view text) const {
+    std::size_t n = 0;
+    for (std::size_t at = text_.find(text); at != std::string::npos;
+         at = text_.find(text, at + text.size())) {
+      ++n;
+    }
+    return n;
+  }
+
   // Reads until `re` matches; the match's first group, or "" on timeout or EOF.
   std::string wait_for(const std::regex& re, double timeout = 5.0) {
     double deadline = now() + timeout;

@@ -1,6 +1,12 @@
 // aiocpp::run (asyncio.run): result, exception, nesting, leftover tasks,
 // and the loop's tear-down.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -224,6 +230,59 @@ TEST_F(Runners, CleanShutdownReportsNothing) {
   aiocpp::run(body(reports, leftover_cancelled));
   EXPECT_TRUE(leftover_cancelled);
   EXPECT_TRUE(reports.empty()) << reports.front();
+}
+
+// The server side of the Ctrl-C test: sends the client more than the socket
+// buffers hold, so the connection cannot close gracefully while the client
+// does not read.
+class Flooder : public Protocol {
+ public:
+  explicit Flooder(bool& accepted) : accepted_(accepted) {}
+  void connection_made(Transport& transport) override {
+    accepted_ = true;
+    transport.write(std::string(8 << 20, 'x'));
+  }
+
+ private:
+  bool& accepted_;
+};
+
+// Ctrl-C while the main task is in serve_forever and a client is connected
+// but never reads: run() ends promptly (close_clients, then abort_clients
+// after the grace period) instead of waiting for the client to leave.
+TEST_F(Runners, CtrlCEndsServeForeverPromptlyWithAClientConnected) {
+  int client = -1;
+  auto body = [](int& client) -> Task<void> {
+    EventLoop& loop = get_running_loop();
+    bool accepted = false;
+    auto factory = [&accepted] { return std::make_shared<Flooder>(accepted); };
+    std::shared_ptr<Server> server = co_await loop.create_server(factory, "127.0.0.1", 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server->sockets().at(0).getsockname().port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    for (int i = 0; i < 500 && !accepted; ++i) co_await aiocpp::sleep(0.01);
+    EXPECT_TRUE(accepted);
+    // A watchdog, so that a regression fails on the time bound below instead
+    // of hanging: resetting the client's connection lets the server's go.
+    auto watchdog = [&client] {
+      linger reset{1, 0};
+      ::setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      ::close(client);
+      client = -1;
+    };
+    (void)loop.call_later(5.0, watchdog);
+    ::kill(::getpid(), SIGINT);  // Ctrl-C
+    co_await server->serve_forever();
+  };
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(aiocpp::run(body(client)), KeyboardInterrupt);
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (client >= 0) ::close(client);
+  std::printf("run() ended %.3f s after Ctrl-C\n", elapsed);
+  EXPECT_LT(elapsed, 2.0) << "serve_forever waited for the client";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // descriptor of ours), cwd, environment, PATH lookup, return codes.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -163,6 +164,21 @@ TEST_F(SubprocessExec, CwdAndEnvironment) {
     auto p = co_await run_to_end(argv, options);
     EXPECT_EQ(p->out[1], "/tmp\nbar baz\nunset\n");
     EXPECT_EQ(p->out[2], "");
+  }());
+}
+
+// Python's user / group / extra_groups: the child runs with exactly these ids.
+TEST_F(SubprocessExec, UserGroupAndExtraGroups) {
+  if (::geteuid() != 0) GTEST_SKIP() << "changing the user needs root";
+  run([]() -> Task<void> {
+    SubprocessOptions options;
+    options.user = 65534;
+    options.group = 65534;
+    options.extra_groups = std::vector<gid_t>{};
+    std::vector<std::string> argv{"/bin/sh", "-c", "id -u; id -g; id -G"};
+    auto p = co_await run_to_end(argv, options);
+    EXPECT_EQ(p->out[1], "65534\n65534\n65534\n");
+    EXPECT_EQ(p->returncode, 0);
   }());
 }
 

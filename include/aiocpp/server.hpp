@@ -12,6 +12,10 @@ namespace aiocpp {
 
 class EventLoop;
 
+// How long a cancelled serve_forever() lets its clients flush what they have
+// to send before it aborts them, in seconds.
+inline constexpr double serve_forever_grace_period = 0.25;
+
 class Server : public std::enable_shared_from_this<Server> {
  public:
   virtual ~Server() = default;
@@ -24,8 +28,11 @@ class Server : public std::enable_shared_from_this<Server> {
   virtual Task<void> wait_closed() = 0;
   // Starts accepting (a no-op when already serving).
   virtual Task<void> start_serving() = 0;
-  // Accepts until cancelled; then closes the server and re-raises CancelledError.
-  // RuntimeError if already serving forever or closed.
+  // Accepts until cancelled; then closes the server, close_clients(),
+  // abort_clients() on those still open after serve_forever_grace_period,
+  // waits for them to be gone and re-raises CancelledError. Ended by close()
+  // instead, it leaves the clients alone and waits for them as wait_closed
+  // does. RuntimeError if already serving forever or closed.
   virtual Task<void> serve_forever() = 0;
   // Python 3.13's additions: close() (or abort()) every connection this
   // server accepted that is still open. Call close() first, so that no new

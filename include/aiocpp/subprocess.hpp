@@ -14,6 +14,8 @@
 // get_returncode() is set as soon as the child has been reaped, which may be
 // before process_exited() (a grandchild can keep the child's stdout open).
 
+#include <sys/types.h>
+
 #include <exception>
 #include <memory>
 #include <optional>
@@ -51,6 +53,13 @@ struct SubprocessOptions {
   bool start_new_session = false;                 // setsid() in the child
   bool close_fds = true;                          // close descriptors above 2 in the child...
   std::vector<int> pass_fds{};                    // ... except these, kept open under their numbers
+  // Python's user / group / extra_groups: the child drops to these ids
+  // before exec (setgroups, then setregid, then setreuid; needs privilege).
+  // As in Python, `user` alone keeps the parent's supplementary groups (root's
+  // included): give extra_groups (empty for none) to drop them.
+  std::optional<uid_t> user{};
+  std::optional<gid_t> group{};
+  std::optional<std::vector<gid_t>> extra_groups{};
 };
 
 class SubprocessTransport : public virtual BaseTransport {

@@ -120,13 +120,27 @@ Task<void> ServerImpl::serve_forever_impl(std::shared_ptr<ServerImpl> self) {
     cancelled = e;
   }
   // Cancelled (or the server was closed): close, wait, and re-raise.
+  bool closed_by_close = self->closed_;
   self->close();
+  // A cancelled serve_forever (Ctrl-C under aiocpp::run, a signal handler)
+  // means "stop serving now": waiting for every client, as wait_closed does,
+  // would keep the program alive as long as any client cares to stay
+  // (cpython#123720). So ask the clients to close, and abort those whose
+  // unsent output still holds them after a grace period. An explicit close()
+  // leaves the clients alone, as before: the caller may want them served.
+  TimerHandle abort_timer;
+  if (!closed_by_close) {
+    self->close_clients();
+    auto abort_clients = [self] { self->abort_clients(); };
+    abort_timer = self->loop_.call_later(serve_forever_grace_period, abort_clients);
+  }
   std::exception_ptr closing_error;
   try {
     co_await self->wait_closed();
   } catch (...) {
     closing_error = std::current_exception();
   }
+  abort_timer.cancel();
   self->serving_forever_ = {};
   if (closing_error) std::rethrow_exception(closing_error);
   throw cancelled.value_or(CancelledError());

@@ -87,6 +87,9 @@ Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> EventLoop::subproc
   spec.start_new_session = options.start_new_session;
   spec.close_fds = options.close_fds;
   spec.pass_fds = std::move(options.pass_fds);
+  spec.user = options.user;
+  spec.group = options.group;
+  spec.extra_groups = std::move(options.extra_groups);
 
   pid_t pid = detail::spawn_process(spec);  // throws if the program cannot run
   for (auto& fd : theirs) fd = detail::UniqueFd();

@@ -1,6 +1,7 @@
 #include "posix/spawn.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -22,7 +23,7 @@ namespace aiocpp::detail {
 namespace {
 
 // What the child reports through the error pipe.
-enum class Step : int { dup, session, chdir, exec };
+enum class Step : int { dup, session, chdir, groups, group, user, exec };
 
 struct Failure {
   Step step;
@@ -114,6 +115,16 @@ void close_others(const Prepared& p) {
   }
   if (spec.start_new_session && ::setsid() < 0) child_fail(error_fd, Step::session, errno);
   if (spec.cwd && ::chdir(spec.cwd->c_str()) != 0) child_fail(error_fd, Step::chdir, errno);
+  // Groups first: once the user id has changed, the right to change them is gone.
+  if (spec.extra_groups && ::setgroups(spec.extra_groups->size(), spec.extra_groups->data()) != 0) {
+    child_fail(error_fd, Step::groups, errno);
+  }
+  if (spec.group && ::setregid(*spec.group, *spec.group) != 0) {
+    child_fail(error_fd, Step::group, errno);
+  }
+  if (spec.user && ::setreuid(*spec.user, *spec.user) != 0) {
+    child_fail(error_fd, Step::user, errno);
+  }
   if (spec.close_fds) close_others(p);
   for (int fd : spec.pass_fds) ::fcntl(fd, F_SETFD, 0);
   char* const* envp = spec.env ? p.envp.data() : environ;
@@ -176,6 +187,12 @@ pid_t spawn_process(const SpawnSpec& spec) {
       throw_os_error(failure.error, "cannot change directory to " + quoted(*spec.cwd));
     case Step::session:
       throw_os_error(failure.error, "setsid");
+    case Step::groups:
+      throw_os_error(failure.error, "setgroups");
+    case Step::group:
+      throw_os_error(failure.error, "cannot change the group to " + std::to_string(*spec.group));
+    case Step::user:
+      throw_os_error(failure.error, "cannot change the user to " + std::to_string(*spec.user));
     case Step::dup:
       break;
   }

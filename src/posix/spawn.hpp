@@ -23,6 +23,10 @@ struct SpawnSpec {
   bool start_new_session = false;
   bool close_fds = true;
   std::vector<int> pass_fds;
+  // The ids the child takes before exec (SubprocessOptions' user, group, extra_groups).
+  std::optional<uid_t> user;
+  std::optional<gid_t> group;
+  std::optional<std::vector<gid_t>> extra_groups;
 };
 
 // Starts the child and returns its pid once exec has succeeded. On failure
