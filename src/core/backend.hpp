@@ -2,14 +2,19 @@
 // The seam between the portable loop (LoopImpl) and an I/O backend.
 // A backend waits for I/O and dispatches it, wakes the loop from other
 // threads, and makes the transports and socket operations that depend on how
-// I/O is done (readiness with epoll; completion with io_uring).
+// I/O is done (readiness, with epoll; a completion backend would submit
+// operations instead).
 
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <utility>
 
 #include "aiocpp/future.hpp"
 #include "aiocpp/handle.hpp"
 #include "aiocpp/socket_address.hpp"
+#include "aiocpp/task.hpp"
 #include "aiocpp/transports.hpp"
 
 namespace aiocpp::detail {
@@ -51,12 +56,28 @@ class Backend {
   virtual void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) = 0;
   virtual void stop_serving(int listen_fd) = 0;
 
-  // Connects a non-blocking socket; the future fails with std::system_error.
+  // --- asyncio's sock_* methods: one kernel operation each -----------------------------
+  // On a non-blocking socket the caller keeps owning. A selector tries the
+  // call at once and waits for readiness only when the kernel says it would
+  // block; a completion backend submits the operation. Each fails with
+  // std::system_error; cancelling one leaves the socket usable. Buffers must
+  // outlive the operation.
+  virtual Task<std::size_t> sock_recv(int fd, std::span<char> buffer) = 0;
+  virtual Task<std::pair<std::size_t, SocketAddress>> sock_recvfrom(int fd,
+                                                                    std::span<char> buffer) = 0;
+  // Sends what the kernel takes at once (at least one byte): sock_sendall loops.
+  virtual Task<std::size_t> sock_send(int fd, std::span<const char> data) = 0;
+  virtual Task<std::size_t> sock_sendto(int fd, std::span<const char> data,
+                                        SocketAddress address) = 0;
+  // A connection accepted on a listening socket: its non-blocking,
+  // close-on-exec descriptor (the caller's) and the peer's address.
+  virtual Task<std::pair<int, SocketAddress>> sock_accept(int fd) = 0;
   virtual Future<void> sock_connect(int fd, const SocketAddress& address) = 0;
-
-  // Completes once `fd` is readable (writable); cancelling the future stops
-  // watching it. The building block of the sock_* operations.
-  virtual Future<void> wait_ready(int fd, bool writable) = 0;
+  // The kernel's zero-copy send of `file` from `offset` (`count` bytes, or to
+  // its end). SendfileNotAvailableError when the kernel cannot serve this
+  // pair before anything was sent; the file's position ends after what went.
+  virtual Task<std::size_t> sock_sendfile(int fd, int file, std::int64_t offset,
+                                          std::optional<std::size_t> count) = 0;
 
   // loop.sendfile: the transport as a sendfile(2) target, or null when it is
   // not one of this backend's stream socket transports.

@@ -27,8 +27,7 @@ constexpr std::size_t min_timers_to_compact = 100;
 
 }  // namespace
 
-LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options)
-    : loop(owner), read_buffer_(new char[read_buffer_size]) {
+LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options) : loop(owner) {
   ignore_sigpipe_once();
   switch (options.backend) {
     case aiocpp::Backend::selector:

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "aiocpp/detail/intrusive_list.hpp"
 #include "aiocpp/event_loop.hpp"
 #include "aiocpp/executor.hpp"
 #include "core/backend.hpp"
@@ -21,11 +22,9 @@ class SignalHandlers;
 // Something that holds itself alive for callbacks that can no longer run once
 // the loop is closed (every transport). EventLoop::close()
 // calls release_on_loop_close() on each one still tracked, newest first.
-class LoopResource {
+class LoopResource : public ListNode<LoopResource> {
  public:
   virtual void release_on_loop_close() noexcept = 0;
-  LoopResource* resource_prev = nullptr;  // LoopImpl's list of live resources
-  LoopResource* resource_next = nullptr;
 
  protected:
   ~LoopResource() = default;
@@ -70,12 +69,6 @@ class LoopImpl {
   void unregister_task(TaskBase* task) noexcept;
   std::vector<Ref<TaskBase>> pending_tasks() const;
 
-  // --- I/O support ----------------------------------------------------------------
-  // One receive buffer per loop: every transport reads into it, and
-  // data_received sees a view of it (asyncio reads up to 256 KiB at a time).
-  static constexpr std::size_t read_buffer_size = 256 * 1024;
-  char* read_buffer() noexcept { return read_buffer_.get(); }
-
   // The default executor (created on first use) and its shutdown.
   Executor& default_executor();
   void shutdown_default_executor() noexcept;
@@ -102,8 +95,7 @@ class LoopImpl {
   std::uint64_t timer_order_ = 0;
 
   TaskBase* tasks_head_ = nullptr;
-  std::unique_ptr<char[]> read_buffer_;
-  LoopResource* resources_ = nullptr;  // live transports
+  IntrusiveList<LoopResource> resources_;  // live transports
 };
 
 LoopImpl& impl_of(EventLoop& loop) noexcept;

@@ -5,30 +5,14 @@
 
 namespace aiocpp::detail {
 
-void LoopImpl::track(LoopResource* resource) noexcept {
-  resource->resource_prev = nullptr;
-  resource->resource_next = resources_;
-  if (resources_) resources_->resource_prev = resource;
-  resources_ = resource;
-}
+void LoopImpl::track(LoopResource* resource) noexcept { resources_.push_front(resource); }
 
-void LoopImpl::untrack(LoopResource* resource) noexcept {
-  if (resource->resource_prev) {
-    resource->resource_prev->resource_next = resource->resource_next;
-  } else if (resources_ == resource) {
-    resources_ = resource->resource_next;
-  } else {
-    return;  // not tracked
-  }
-  if (resource->resource_next) resource->resource_next->resource_prev = resource->resource_prev;
-  resource->resource_prev = resource->resource_next = nullptr;
-}
+void LoopImpl::untrack(LoopResource* resource) noexcept { resources_.remove(resource); }
 
 void LoopImpl::release_resources() noexcept {
   // Releasing one resource may free others (a subprocess drops its pipes),
   // which untrack themselves: always restart from the head.
-  while (resources_) {
-    LoopResource* resource = resources_;
+  while (LoopResource* resource = resources_.front()) {
     untrack(resource);
     resource->release_on_loop_close();
   }

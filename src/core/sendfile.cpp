@@ -1,6 +1,5 @@
 #include "core/sendfile.hpp"
 
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,17 +13,15 @@ namespace aiocpp::detail {
 
 namespace {
 
-// What one sendfile(2) call may move (Linux caps it just below 2 GiB anyway).
-constexpr std::size_t max_native_chunk = std::size_t{1} << 30;
 // asyncio's SENDFILE_FALLBACK_READBUFFER_SIZE.
 constexpr std::size_t fallback_chunk = 256 * 1024;
+
+}  // namespace
 
 void update_file_position(int file, std::int64_t offset, std::size_t sent) noexcept {
   if (sent > 0)
     ::lseek(file, static_cast<off_t>(offset + static_cast<std::int64_t>(sent)), SEEK_SET);
 }
-
-}  // namespace
 
 void check_sendfile_params(int sock, std::int64_t offset, std::optional<std::size_t> count) {
   if (socket_type(sock) != SOCK_STREAM) {
@@ -34,45 +31,6 @@ void check_sendfile_params(int sock, std::int64_t offset, std::optional<std::siz
   if (offset < 0) {
     throw ValueError("offset must be a non-negative integer (got " + std::to_string(offset) + ")");
   }
-}
-
-Task<std::size_t> sendfile_native(int sock, int file, std::int64_t offset,
-                                  std::optional<std::size_t> count, WaitWritable wait_writable) {
-  struct stat info {};
-  if (::fstat(file, &info) != 0 || !S_ISREG(info.st_mode)) {
-    throw SendfileNotAvailableError("not a regular file");
-  }
-  off_t position = static_cast<off_t>(offset);
-  std::size_t sent = 0;
-  std::exception_ptr failure;
-  try {
-    for (;;) {
-      std::size_t wanted = count ? *count - sent : max_native_chunk;
-      if (wanted == 0) break;
-      ssize_t n = ::sendfile(sock, file, &position, std::min(wanted, max_native_chunk));
-      if (n > 0) {
-        sent += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n == 0) break;  // end of file
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN || err == EWOULDBLOCK) {
-        co_await wait_writable();
-        continue;
-      }
-      // Before any byte went, a failure usually means this file/socket pair
-      // is not one the kernel can splice: let the caller fall back.
-      if (sent == 0) throw SendfileNotAvailableError("os.sendfile call failed");
-      if (err == ENOTCONN) throw os_error(err, "socket is not connected");
-      throw os_error(err, "sendfile");
-    }
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  update_file_position(file, offset, sent);
-  if (failure) std::rethrow_exception(failure);
-  co_return sent;
 }
 
 Task<std::size_t> sendfile_fallback(EventLoop& loop, int file, std::int64_t offset,
@@ -127,8 +85,7 @@ Task<std::size_t> transport_sendfile_native(Transport& transport, detail::Sendfi
   std::size_t sent = 0;
   try {
     co_await target.make_empty_waiter();
-    detail::WaitWritable wait = [&target] { return target.wait_writable(); };
-    sent = co_await detail::sendfile_native(target.sendfile_fd(), file, offset, count, wait);
+    sent = co_await target.sendfile(file, offset, count);
   } catch (...) {
     failure = std::current_exception();
   }

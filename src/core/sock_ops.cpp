@@ -1,9 +1,8 @@
-// The low-level socket operations (asyncio's loop.sock_* methods): each
-// tries its system call at once and waits for readiness only when the kernel
-// says it would block, as asyncio's selector loop does.
+// The low-level socket operations (asyncio's loop.sock_* methods): asyncio's
+// argument checks, and the operations composed from the backend's (one
+// kernel operation each: Backend's sock_* hooks).
 
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 
@@ -20,56 +19,28 @@ void check_nonblocking(int sock) {
   if (!detail::is_nonblocking(sock)) throw ValueError("the socket must be non-blocking");
 }
 
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
-
 }  // namespace
 
 Task<std::string> EventLoop::sock_recv(int sock, std::size_t nbytes) {
   check_nonblocking(sock);
   std::string data(nbytes, '\0');
-  for (;;) {
-    ssize_t n = ::recv(sock, data.data(), nbytes, 0);
-    if (n >= 0) {
-      data.resize(static_cast<std::size_t>(n));
-      co_return data;
-    }
-    int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) detail::throw_os_error(err, "recv");
-    co_await impl_->backend->wait_ready(sock, false);
-  }
+  std::size_t n = co_await impl_->backend->sock_recv(sock, data);
+  data.resize(n);
+  co_return data;
 }
 
 Task<std::size_t> EventLoop::sock_recv_into(int sock, std::span<char> buffer) {
   check_nonblocking(sock);
-  for (;;) {
-    ssize_t n = ::recv(sock, buffer.data(), buffer.size(), 0);
-    if (n >= 0) co_return static_cast<std::size_t>(n);
-    int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) detail::throw_os_error(err, "recv_into");
-    co_await impl_->backend->wait_ready(sock, false);
-  }
+  co_return co_await impl_->backend->sock_recv(sock, buffer);
 }
 
 Task<std::pair<std::string, SocketAddress>> EventLoop::sock_recvfrom(int sock,
                                                                      std::size_t bufsize) {
   check_nonblocking(sock);
   std::string data(bufsize, '\0');
-  for (;;) {
-    SocketAddress from;
-    socklen_t length = SocketAddress::capacity();
-    ssize_t n = ::recvfrom(sock, data.data(), bufsize, 0, from.data(), &length);
-    if (n >= 0) {
-      from.set_size(length);
-      data.resize(static_cast<std::size_t>(n));
-      co_return std::pair<std::string, SocketAddress>(std::move(data), from);
-    }
-    int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) detail::throw_os_error(err, "recvfrom");
-    co_await impl_->backend->wait_ready(sock, false);
-  }
+  auto [n, from] = co_await impl_->backend->sock_recvfrom(sock, data);
+  data.resize(n);
+  co_return std::pair<std::string, SocketAddress>(std::move(data), from);
 }
 
 Task<std::pair<std::size_t, SocketAddress>> EventLoop::sock_recvfrom_into(int sock,
@@ -78,48 +49,21 @@ Task<std::pair<std::size_t, SocketAddress>> EventLoop::sock_recvfrom_into(int so
   check_nonblocking(sock);
   if (nbytes == 0) nbytes = buffer.size();
   if (nbytes > buffer.size()) throw ValueError("nbytes is greater than the length of the buffer");
-  for (;;) {
-    SocketAddress from;
-    socklen_t length = SocketAddress::capacity();
-    ssize_t n = ::recvfrom(sock, buffer.data(), nbytes, 0, from.data(), &length);
-    if (n >= 0) {
-      from.set_size(length);
-      co_return std::pair<std::size_t, SocketAddress>(static_cast<std::size_t>(n), from);
-    }
-    int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) detail::throw_os_error(err, "recvfrom_into");
-    co_await impl_->backend->wait_ready(sock, false);
-  }
+  co_return co_await impl_->backend->sock_recvfrom(sock, buffer.first(nbytes));
 }
 
 Task<void> EventLoop::sock_sendall(int sock, std::string data) {
   check_nonblocking(sock);
-  std::size_t sent = 0;
-  while (sent < data.size()) {
-    ssize_t n = ::send(sock, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n >= 0) {
-      sent += static_cast<std::size_t>(n);
-      continue;
-    }
-    int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) detail::throw_os_error(err, "sendall");
-    co_await impl_->backend->wait_ready(sock, true);
+  std::span<const char> rest(data);
+  while (!rest.empty()) {
+    std::size_t sent = co_await impl_->backend->sock_send(sock, rest);
+    rest = rest.subspan(sent);
   }
 }
 
 Task<std::size_t> EventLoop::sock_sendto(int sock, std::string data, SocketAddress address) {
   check_nonblocking(sock);
-  for (;;) {
-    ssize_t n =
-        ::sendto(sock, data.data(), data.size(), MSG_NOSIGNAL, address.data(), address.size());
-    if (n >= 0) co_return static_cast<std::size_t>(n);
-    int err = errno;
-    if (err == EINTR) continue;
-    if (!would_block(err)) detail::throw_os_error(err, "sendto " + address.to_string());
-    co_await impl_->backend->wait_ready(sock, true);
-  }
+  co_return co_await impl_->backend->sock_sendto(sock, data, address);
 }
 
 Task<void> EventLoop::sock_connect(int sock, SocketAddress address) {
@@ -141,19 +85,7 @@ Task<void> EventLoop::sock_connect(int sock, std::string host, int port) {
 
 Task<std::pair<int, SocketAddress>> EventLoop::sock_accept(int sock) {
   check_nonblocking(sock);
-  for (;;) {
-    SocketAddress peer;
-    socklen_t length = SocketAddress::capacity();
-    int fd = ::accept4(sock, peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      peer.set_size(length);
-      co_return std::pair<int, SocketAddress>(fd, peer);
-    }
-    int err = errno;
-    if (err == EINTR || err == ECONNABORTED) continue;
-    if (!would_block(err)) detail::throw_os_error(err, "accept");
-    co_await impl_->backend->wait_ready(sock, false);
-  }
+  co_return co_await impl_->backend->sock_accept(sock);
 }
 
 Task<std::size_t> EventLoop::sock_sendfile(int sock, int file, std::int64_t offset,
@@ -161,8 +93,7 @@ Task<std::size_t> EventLoop::sock_sendfile(int sock, int file, std::int64_t offs
   check_nonblocking(sock);
   detail::check_sendfile_params(sock, offset, count);
   try {
-    detail::WaitWritable wait = [this, sock] { return impl_->backend->wait_ready(sock, true); };
-    co_return co_await detail::sendfile_native(sock, file, offset, count, wait);
+    co_return co_await impl_->backend->sock_sendfile(sock, file, offset, count);
   } catch (const SendfileNotAvailableError&) {
     if (!fallback) throw;
   }

@@ -1,5 +1,5 @@
 #pragma once
-// POSIX pipe helpers shared by both backends.
+// POSIX pipe helpers, for any backend.
 
 #include <utility>
 

@@ -1,9 +1,10 @@
 #pragma once
-// Small POSIX socket helpers shared by both backends.
+// Small POSIX socket helpers, for any backend.
 
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -31,6 +32,12 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// EAGAIN, EWOULDBLOCK or EINTR from a non-blocking call: nothing happened,
+// try again when the descriptor is ready.
+inline bool would_block(int err) noexcept {
+  return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
 
 // std::system_error for errno `code`, with `what` naming the operation and address.
 [[noreturn]] void throw_os_error(int code, const std::string& what);

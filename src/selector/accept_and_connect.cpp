@@ -9,6 +9,7 @@
 #include "core/server_impl.hpp"
 #include "posix/socket_ops.hpp"
 #include "selector/epoll_backend.hpp"
+#include "selector/epoll_interest.hpp"
 #include "selector/socket_transport.hpp"
 
 namespace aiocpp::detail {
@@ -22,14 +23,12 @@ class EpollBackend::Listener final : public IoWatcher {
 
   void start() {
     if (::listen(fd_, backlog_) != 0) throw_os_error(errno, "listen");
-    backend_.add(fd_, EPOLLIN, this);
-    watching_ = true;
+    interest_.set(backend_, fd_, EPOLLIN, this);
   }
 
   void stop() noexcept {
     retry_.cancel();
-    if (watching_) backend_.remove(fd_);
-    watching_ = false;
+    interest_.remove(backend_, fd_);
     stopped_ = true;
   }
 
@@ -42,7 +41,7 @@ class EpollBackend::Listener final : public IoWatcher {
       int fd = ::accept4(fd_, peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         int err = errno;
-        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED) return;
+        if (would_block(err) || err == ECONNABORTED) return;
         if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
           out_of_resources(err);
           return;
@@ -69,12 +68,10 @@ class EpollBackend::Listener final : public IoWatcher {
     context.exception = std::make_exception_ptr(os_error(err, "accept"));
     context.socket = fd_;
     backend_.loop().loop.call_exception_handler(context);
-    backend_.remove(fd_);
-    watching_ = false;
+    interest_.remove(backend_, fd_);
     retry_ = backend_.loop().loop.call_later(1.0, [this] {
-      if (stopped_ || watching_) return;
-      backend_.add(fd_, EPOLLIN, this);
-      watching_ = true;
+      if (stopped_ || interest_.wants(EPOLLIN)) return;
+      interest_.set(backend_, fd_, EPOLLIN, this);
     });
   }
 
@@ -100,7 +97,7 @@ class EpollBackend::Listener final : public IoWatcher {
   std::shared_ptr<ServerImpl> server_;
   int fd_;
   int backlog_;
-  bool watching_ = false;
+  EpollInterest interest_;
   bool stopped_ = false;
   TimerHandle retry_;
 };
@@ -143,11 +140,14 @@ class EpollBackend::Connector final : public IoWatcher {
     }
   }
 
+  // Waits for writability: the connect() has then finished, one way or the other.
+  void watch() { interest_.set(backend_, fd_, EPOLLOUT, this); }
+
   // Stops watching the socket and leaves it to its owner.
   void finish() noexcept {
     if (finished_) return;
     finished_ = true;
-    backend_.remove(fd_);
+    interest_.remove(backend_, fd_);
     // Lifetime: dropping the map's reference frees us after the current
     // batch of events, since the erase is deferred through the loop.
     auto it = backend_.connectors_.find(this);
@@ -167,6 +167,7 @@ class EpollBackend::Connector final : public IoWatcher {
   int fd_;
   SocketAddress address_;
   Future<void> done_;
+  EpollInterest interest_;
   bool finished_ = false;
 };
 
@@ -185,7 +186,7 @@ Future<void> EpollBackend::sock_connect(int fd, const SocketAddress& address) {
     return done;
   }
   auto connector = std::make_shared<Connector>(*this, fd, address, done);
-  add(fd, EPOLLOUT, connector.get());
+  connector->watch();
   connectors_[connector.get()] = connector;
   // A cancelled connect stops watching, so the socket can be closed safely.
   done.add_done_callback([weak = std::weak_ptr<Connector>(connector)] {

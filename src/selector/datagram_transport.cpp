@@ -14,11 +14,6 @@ namespace aiocpp::detail {
 
 namespace {
 
-// asyncio warns once a closed transport has been written to this many times.
-constexpr int log_threshold_for_connlost_writes = 5;
-
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-
 // Whether `a` names the same endpoint as `b`, however each was spelled
 // (getaddrinfo and from_ip may differ in padding). AF_UNIX addresses
 // (abstract ones included) are compared byte for byte.
@@ -33,7 +28,7 @@ bool same_endpoint(const SocketAddress& a, const SocketAddress& b) {
 SelectorDatagramTransport::SelectorDatagramTransport(EpollBackend& backend, int fd,
                                                      std::shared_ptr<DatagramProtocol> protocol,
                                                      std::optional<SocketAddress> address)
-    : backend_(backend), loop_(backend.loop()), fd_(fd), address_(std::move(address)) {
+    : TransportLifecycle(backend.loop()), backend_(backend), fd_(fd), address_(std::move(address)) {
   set_protocol(std::move(protocol));
   socklen_t len = SocketAddress::capacity();
   if (::getsockname(fd_, sockname_.data(), &len) == 0) sockname_.set_size(len);
@@ -41,33 +36,15 @@ SelectorDatagramTransport::SelectorDatagramTransport(EpollBackend& backend, int 
   if (::getpeername(fd_, peername_.data(), &len) == 0) peername_.set_size(len);
 }
 
-SelectorDatagramTransport::~SelectorDatagramTransport() {
-  if (fd_ >= 0) {
-    interest_.remove(backend_, fd_);
-    ::close(fd_);
-  }
+SelectorDatagramTransport::~SelectorDatagramTransport() { interest_.close(backend_, fd_); }
+
+void SelectorDatagramTransport::call_connection_made() {
+  if (datagram_protocol_) datagram_protocol_->connection_made(*this);
 }
 
-void SelectorDatagramTransport::start(std::shared_ptr<SelectorDatagramTransport> self,
-                                      Future<void> waiter) {
-  self_ = std::move(self);
-  loop_.track(this);
-  loop_.loop.call_soon([self = self_, waiter]() mutable {
-    std::exception_ptr failed;
-    try {
-      if (self->datagram_protocol_) self->datagram_protocol_->connection_made(*self);
-    } catch (...) {
-      failed = std::current_exception();
-    }
-    if (failed) {
-      self->fatal_error(failed, "Fatal error: protocol.connection_made() call failed.");
-      if (waiter.valid() && !waiter.done()) waiter.set_exception(failed);
-      return;
-    }
-    self->started_reading_ = true;
-    self->update_events();
-    if (waiter.valid() && !waiter.done()) waiter.set_result();
-  });
+void SelectorDatagramTransport::connection_made_done() {
+  started_reading_ = true;
+  update_watching();
 }
 
 void SelectorDatagramTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
@@ -75,7 +52,6 @@ void SelectorDatagramTransport::set_protocol(std::shared_ptr<BaseProtocol> proto
   if (protocol && !datagram) throw ValueError("a datagram transport needs a DatagramProtocol");
   protocol_ = std::move(protocol);
   datagram_protocol_ = datagram;
-  protocol_connected_ = static_cast<bool>(protocol_);
 }
 
 std::any SelectorDatagramTransport::get_extra_info(std::string_view name,
@@ -87,7 +63,7 @@ std::any SelectorDatagramTransport::get_extra_info(std::string_view name,
 }
 
 // Brings the epoll registration in line with what the transport wants.
-void SelectorDatagramTransport::update_events() {
+void SelectorDatagramTransport::update_watching() {
   if (fd_ < 0) return;
   std::uint32_t wanted = 0;
   if (started_reading_ && !closing_) wanted |= EPOLLIN;
@@ -108,10 +84,10 @@ void SelectorDatagramTransport::on_io(std::uint32_t events) {
 
 void SelectorDatagramTransport::read_ready() {
   if (conn_lost_) return;
-  char* buffer = loop_.read_buffer();
+  char* buffer = backend_.read_buffer();
   SocketAddress sender;
   socklen_t len = SocketAddress::capacity();
-  ssize_t n = ::recvfrom(fd_, buffer, LoopImpl::read_buffer_size, 0, sender.data(), &len);
+  ssize_t n = ::recvfrom(fd_, buffer, EpollBackend::read_buffer_size, 0, sender.data(), &len);
   if (n < 0) {
     int err = errno;
     if (!would_block(err)) report_error(err, "recvfrom");
@@ -146,9 +122,7 @@ void SelectorDatagramTransport::sendto(std::string_view data,
   }
   if (conn_lost_) {
     // The socket is gone (or going): the datagram is dropped, as asyncio does.
-    if (conn_lost_ >= log_threshold_for_connlost_writes)
-      log_error("socket.send() raised exception.");
-    ++conn_lost_;
+    count_lost_write("socket.send() raised exception.");
     return;
   }
   if (!peername_.empty()) {
@@ -163,13 +137,13 @@ void SelectorDatagramTransport::sendto(std::string_view data,
     if (!would_block(err)) {
       // Not re-entrant: error_received runs from the loop, as a later callback.
       auto error = std::make_exception_ptr(os_error(err, "sendto"));
-      loop_.loop.call_soon([self = self_, error]() {
-        if (self->conn_lost_ || !self->datagram_protocol_) return;
+      loop_.loop.call_soon([this, keep = self_, error]() {
+        if (conn_lost_ || !datagram_protocol_) return;
         try {
-          self->datagram_protocol_->error_received(error);
+          datagram_protocol_->error_received(error);
         } catch (...) {
-          self->fatal_error(std::current_exception(),
-                            "Fatal error: protocol.error_received() call failed.");
+          fatal_error(std::current_exception(),
+                      "Fatal error: protocol.error_received() call failed.");
         }
       });
       return;
@@ -177,7 +151,7 @@ void SelectorDatagramTransport::sendto(std::string_view data,
   }
   buffer_.push_back(Pending{std::string(data), target ? *target : SocketAddress()});
   buffer_size_ += data.size();
-  update_events();
+  update_watching();
   maybe_pause_protocol();
 }
 
@@ -194,11 +168,8 @@ void SelectorDatagramTransport::write_ready() {
   if (conn_lost_) return;
   maybe_resume_protocol();  // may send more
   if (!buffer_.empty()) return;
-  update_events();
-  if (closing_) {
-    ++conn_lost_;
-    schedule_connection_lost(nullptr);
-  }
+  update_watching();
+  if (closing_) drained_while_closing();
 }
 
 void SelectorDatagramTransport::report_error(int err, const char* operation) {
@@ -210,132 +181,9 @@ void SelectorDatagramTransport::report_error(int err, const char* operation) {
   }
 }
 
-void SelectorDatagramTransport::close() {
-  if (closing_) return;
-  closing_ = true;
-  update_events();
-  if (buffer_.empty()) {
-    ++conn_lost_;
-    schedule_connection_lost(nullptr);
-  }
-}
-
-void SelectorDatagramTransport::set_write_buffer_limits(std::optional<std::size_t> high,
-                                                        std::optional<std::size_t> low) {
-  std::size_t h = high ? *high : (low ? 4 * *low : 64 * 1024);
-  std::size_t l = low ? *low : h / 4;
-  if (h < l) {
-    throw ValueError("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) +
-                     ") must be >= 0");
-  }
-  high_water_ = h;
-  low_water_ = l;
-  maybe_pause_protocol();
-}
-
-void SelectorDatagramTransport::maybe_pause_protocol() {
-  if (buffer_size_ <= high_water_ || protocol_paused_ || !protocol_) return;
-  protocol_paused_ = true;
-  try {
-    protocol_->pause_writing();
-  } catch (...) {
-    report_flow_control_error("protocol.pause_writing() failed");
-  }
-}
-
-void SelectorDatagramTransport::maybe_resume_protocol() {
-  if (!protocol_paused_ || buffer_size_ > low_water_ || !protocol_) return;
-  protocol_paused_ = false;
-  try {
-    protocol_->resume_writing();
-  } catch (...) {
-    report_flow_control_error("protocol.resume_writing() failed");
-  }
-}
-
-void SelectorDatagramTransport::report_flow_control_error(const char* message) {
-  ExceptionContext context;
-  context.message = message;
-  context.exception = std::current_exception();
-  context.transport = self_;
-  context.protocol = protocol_;
-  loop_.loop.call_exception_handler(context);
-}
-
-void SelectorDatagramTransport::fatal_error(std::exception_ptr error, const char* message) {
-  bool os_level = false;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::system_error&) {
-    os_level = true;  // a socket failing is not a bug: asyncio does not report it
-  } catch (...) {
-  }
-  if (!os_level) {
-    ExceptionContext context;
-    context.message = message;
-    context.exception = error;
-    context.transport = self_;
-    context.protocol = protocol_;
-    loop_.loop.call_exception_handler(context);
-  }
-  force_close(error);
-}
-
-void SelectorDatagramTransport::force_close(std::exception_ptr error) {
-  if (conn_lost_) return;
+void SelectorDatagramTransport::drop_write_buffer() noexcept {
   buffer_.clear();
   buffer_size_ = 0;
-  closing_ = true;
-  ++conn_lost_;
-  update_events();
-  schedule_connection_lost(std::move(error));
-}
-
-void SelectorDatagramTransport::schedule_connection_lost(std::exception_ptr error) {
-  if (!self_) {
-    call_connection_lost(std::move(error));
-    return;
-  }
-  loop_.loop.call_soon([self = self_, error = std::move(error)]() mutable {
-    self->call_connection_lost(std::move(error));
-  });
-}
-
-void SelectorDatagramTransport::call_connection_lost(std::exception_ptr error) {
-  std::shared_ptr<SelectorDatagramTransport> keep = self_;  // released last, below
-  std::exception_ptr raised;
-  if (protocol_connected_ && protocol_) {
-    try {
-      protocol_->connection_lost(std::move(error));
-    } catch (...) {
-      raised = std::current_exception();
-    }
-  }
-  if (fd_ >= 0) {
-    interest_.remove(backend_, fd_);
-    ::close(fd_);
-    fd_ = -1;
-  }
-  protocol_.reset();
-  datagram_protocol_ = nullptr;
-  loop_.untrack(this);
-  self_.reset();
-  if (raised) std::rethrow_exception(raised);  // reaches the handler as "Exception in callback"
-}
-
-void SelectorDatagramTransport::release_on_loop_close() noexcept {
-  std::shared_ptr<SelectorDatagramTransport> keep = std::move(self_);
-  closing_ = true;
-  conn_lost_ = std::max(conn_lost_, 1);
-  buffer_.clear();
-  buffer_size_ = 0;
-  if (fd_ >= 0) {
-    ::close(fd_);  // the epoll set is going away with the loop
-    fd_ = -1;
-    interest_.forget();
-  }
-  protocol_.reset();
-  datagram_protocol_ = nullptr;
 }
 
 std::shared_ptr<DatagramTransport> EpollBackend::make_datagram_transport(

@@ -11,6 +11,7 @@
 
 #include "aiocpp/transports.hpp"
 #include "core/loop_impl.hpp"
+#include "core/transport_lifecycle.hpp"
 #include "selector/epoll_backend.hpp"
 #include "selector/epoll_interest.hpp"
 
@@ -18,7 +19,7 @@ namespace aiocpp::detail {
 
 class SelectorDatagramTransport final : public DatagramTransport,
                                         public IoWatcher,
-                                        public LoopResource {
+                                        public TransportLifecycle {
  public:
   // `address`: the remote address sendto() defaults to (create_datagram_endpoint's remote_addr).
   SelectorDatagramTransport(EpollBackend& backend, int fd,
@@ -27,12 +28,14 @@ class SelectorDatagramTransport final : public DatagramTransport,
   ~SelectorDatagramTransport() override;
 
   // Schedules connection_made, then starts reading, then completes `waiter`.
-  void start(std::shared_ptr<SelectorDatagramTransport> self, Future<void> waiter);
+  void start(std::shared_ptr<SelectorDatagramTransport> self, Future<void> waiter) {
+    TransportLifecycle::start(std::move(self), std::move(waiter));
+  }
 
   // BaseTransport
   std::any get_extra_info(std::string_view name, std::any default_value = {}) const override;
   bool is_closing() const override { return closing_; }
-  void close() override;
+  void close() override { begin_close(); }
   // ValueError unless `protocol` is a DatagramProtocol.
   void set_protocol(std::shared_ptr<BaseProtocol> protocol) override;
   std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
@@ -45,16 +48,14 @@ class SelectorDatagramTransport final : public DatagramTransport,
   void abort() override { force_close(nullptr); }
   std::size_t get_write_buffer_size() const override { return buffer_size_; }
   void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
-                               std::optional<std::size_t> low = std::nullopt) override;
+                               std::optional<std::size_t> low = std::nullopt) override {
+    set_flow_limits(high, low);
+  }
   std::pair<std::size_t, std::size_t> get_write_buffer_limits() const override {
-    return {low_water_, high_water_};
+    return flow_limits();
   }
 
   void on_io(std::uint32_t events) override;
-
-  // The loop is closing: close the socket and drop the loop's reference,
-  // without callbacks (nothing can run on a closed loop).
-  void release_on_loop_close() noexcept override;
 
  private:
   // A datagram the socket did not take yet.
@@ -63,42 +64,33 @@ class SelectorDatagramTransport final : public DatagramTransport,
     SocketAddress address;  // empty: the connected peer
   };
 
+  // TransportLifecycle
+  void call_connection_made() override;
+  void connection_made_done() override;
+  void update_watching() override;
+  std::size_t write_buffer_size() const noexcept override { return buffer_size_; }
+  void drop_write_buffer() noexcept override;
+  void close_descriptor() noexcept override { interest_.close(backend_, fd_); }
+  void forget_descriptor() noexcept override { interest_.close_with_loop(fd_); }
+  void released() noexcept override { datagram_protocol_ = nullptr; }
+
   void read_ready();
   void write_ready();
   // One send(to); returns 0 or the errno.
   int send_one(std::string_view data, const SocketAddress* address) noexcept;
   // Hands an OS error to protocol.error_received (a failing call is fatal).
   void report_error(int err, const char* operation);
-  void fatal_error(std::exception_ptr error, const char* message);
-  void force_close(std::exception_ptr error);
-  void schedule_connection_lost(std::exception_ptr error);
-  void call_connection_lost(std::exception_ptr error);
-  void update_events();
-  void maybe_pause_protocol();
-  void maybe_resume_protocol();
-  void report_flow_control_error(const char* message);
 
   EpollBackend& backend_;
-  LoopImpl& loop_;
   int fd_;
-  std::shared_ptr<BaseProtocol> protocol_;
   DatagramProtocol* datagram_protocol_ = nullptr;  // protocol_ as a DatagramProtocol
-  // Lifetime: the loop's own reference, from start() until connection_lost
-  // has returned; released by call_connection_lost.
-  std::shared_ptr<SelectorDatagramTransport> self_;
-  std::optional<SocketAddress> address_;  // the only address sendto() accepts, if set
-  SocketAddress peername_;                // set when the socket is connected
+  std::optional<SocketAddress> address_;           // the only address sendto() accepts, if set
+  SocketAddress peername_;                         // set when the socket is connected
   SocketAddress sockname_;
   std::deque<Pending> buffer_;
   std::size_t buffer_size_ = 0;
-  std::size_t high_water_ = 64 * 1024;
-  std::size_t low_water_ = 16 * 1024;
-  int conn_lost_ = 0;
   EpollInterest interest_;
   bool started_reading_ = false;  // connection_made has run
-  bool closing_ = false;
-  bool protocol_paused_ = false;
-  bool protocol_connected_ = false;
 };
 
 }  // namespace aiocpp::detail

@@ -129,14 +129,15 @@ dispatch:
   // last event (the kernel's TCP work in between is far bigger than the
   // cache). Asking for all of this batch's watchers at once overlaps those
   // misses instead of taking them one after the other. Two lines each: a
-  // socket transport keeps its per-message state in its first 128 bytes.
-  // The second line's address is computed as an integer: the wake-up
-  // event's pointer is null, and null + 64 is undefined behaviour (Clang's
-  // UBSan reports it). A prefetch of any address is harmless.
+  // socket transport keeps its per-message state in its first and third
+  // lines (SocketTransport's layout). The third line's address is computed
+  // as an integer: the wake-up event's pointer is null, and null + 128 is
+  // undefined behaviour (Clang's UBSan reports it). A prefetch of any address
+  // is harmless.
   for (int i = 0; i < n; ++i) {
     auto watcher = reinterpret_cast<std::uintptr_t>(events_[i].data.ptr);
     __builtin_prefetch(reinterpret_cast<const void*>(watcher));
-    __builtin_prefetch(reinterpret_cast<const void*>(watcher + 64));
+    __builtin_prefetch(reinterpret_cast<const void*>(watcher + 128));
   }
   for (int i = 0; i < n; ++i) {
     auto* watcher = static_cast<IoWatcher*>(events_[i].data.ptr);

@@ -45,8 +45,19 @@ class EpollBackend final : public Backend {
       Future<void> waiter) override;
   void start_serving(std::shared_ptr<ServerImpl> server, int listen_fd, int backlog) override;
   void stop_serving(int listen_fd) override;
+  // selector/sock_ops.cpp
+  Task<std::size_t> sock_recv(int fd, std::span<char> buffer) override;
+  Task<std::pair<std::size_t, SocketAddress>> sock_recvfrom(int fd,
+                                                            std::span<char> buffer) override;
+  Task<std::size_t> sock_send(int fd, std::span<const char> data) override;
+  Task<std::size_t> sock_sendto(int fd, std::span<const char> data, SocketAddress address) override;
+  Task<std::pair<int, SocketAddress>> sock_accept(int fd) override;
   Future<void> sock_connect(int fd, const SocketAddress& address) override;
-  Future<void> wait_ready(int fd, bool writable) override;
+  Task<std::size_t> sock_sendfile(int fd, int file, std::int64_t offset,
+                                  std::optional<std::size_t> count) override;
+  // Completes once `fd` is readable (writable); cancelling the future stops
+  // watching it. The selector's building block of the sock_* operations.
+  Future<void> wait_ready(int fd, bool writable);
   SendfileTarget* sendfile_target(Transport& transport) override;
   void add_reader(int fd, Handle callback) override;
   bool remove_reader(int fd) override;
@@ -69,6 +80,12 @@ class EpollBackend final : public Backend {
 
   LoopImpl& loop() noexcept { return loop_; }
 
+  // One receive buffer per loop, the backend's: every transport reads into
+  // it, and data_received sees a view of it (asyncio reads up to 256 KiB at
+  // a time). A completion backend keeps buffers of its own instead.
+  static constexpr std::size_t read_buffer_size = 256 * 1024;
+  char* read_buffer() noexcept { return read_buffer_.get(); }
+
  private:
   class Listener;
   class Connector;
@@ -77,6 +94,7 @@ class EpollBackend final : public Backend {
   bool clear_fd_callback(int fd, bool writer);
 
   LoopImpl& loop_;
+  std::unique_ptr<char[]> read_buffer_{new char[read_buffer_size]};
   int epoll_fd_ = -1;
   // Written by other threads only through wakeup(), which the loop calls under
   // its thread-safe queue's lock and never once it has closed.

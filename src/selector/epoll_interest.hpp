@@ -1,10 +1,11 @@
 #pragma once
-// What a transport's descriptor has registered with epoll, kept in step with
-// what the transport wants: the part the socket and datagram transports
-// share. Changing it costs an epoll_ctl, so set() does nothing when nothing
-// changes (no epoll_ctl per message on a healthy connection).
+// What a descriptor has registered with epoll, kept in step with what its
+// owner wants: every transport, and add_reader / add_writer. Changing it
+// costs an epoll_ctl, so set() does nothing when nothing changes (no
+// epoll_ctl per message on a healthy connection).
 
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cstdint>
 
@@ -54,6 +55,22 @@ class EpollInterest {
   void forget() noexcept {
     registered_ = false;
     events_ = 0;
+  }
+
+  // A transport's descriptor: stops watching it, closes it, and sets `fd` to
+  // -1 (nothing to do when it already is).
+  void close(EpollBackend& backend, int& fd) noexcept {
+    if (fd < 0) return;
+    remove(backend, fd);
+    ::close(fd);
+    fd = -1;
+  }
+  // The same when the loop is closing: the epoll set goes with the loop.
+  void close_with_loop(int& fd) noexcept {
+    if (fd < 0) return;
+    ::close(fd);
+    fd = -1;
+    forget();
   }
 
  private:

@@ -6,6 +6,7 @@
 #include "core/loop_impl.hpp"
 #include "posix/socket_ops.hpp"
 #include "selector/epoll_backend.hpp"
+#include "selector/epoll_interest.hpp"
 
 namespace aiocpp::detail {
 
@@ -24,20 +25,17 @@ class EpollBackend::FdWatcher final : public IoWatcher {
   void update() {
     std::uint32_t wanted =
         (reader ? std::uint32_t{EPOLLIN} : 0u) | (writer ? std::uint32_t{EPOLLOUT} : 0u);
-    if (wanted == registered_) return;
-    epoll_event ev{};
-    ev.events = wanted;
-    ev.data.ptr = this;
-    int op = registered_ == 0 ? EPOLL_CTL_ADD : (wanted == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
-    if (epoll_ctl(backend_.epoll_fd_, op, fd_, &ev) != 0) {
-      int err = errno;
-      if (err == EEXIST) {
-        throw RuntimeError("File descriptor " + std::to_string(fd_) +
-                           " is used by a transport or server of this loop");
+    try {
+      if (wanted == 0) {
+        interest_.remove(backend_, fd_);
+      } else {
+        interest_.set(backend_, fd_, wanted, this);
       }
-      throw_os_error(err, "cannot watch file descriptor " + std::to_string(fd_));
+    } catch (const std::system_error& e) {
+      if (e.code().value() != EEXIST) throw;
+      throw RuntimeError("File descriptor " + std::to_string(fd_) +
+                         " is used by a transport or server of this loop");
     }
-    registered_ = wanted;
   }
 
   Handle reader;
@@ -56,7 +54,7 @@ class EpollBackend::FdWatcher final : public IoWatcher {
 
   EpollBackend& backend_;
   int fd_;
-  std::uint32_t registered_ = 0;
+  EpollInterest interest_;
 };
 
 void EpollBackend::set_fd_callback(int fd, Handle callback, bool writer) {

@@ -13,15 +13,8 @@ namespace aiocpp::detail {
 
 ReadPipeTransport::ReadPipeTransport(EpollBackend& backend, int fd,
                                      std::shared_ptr<BaseProtocol> protocol)
-    : PipeCore(backend, fd, nullptr) {
+    : TransportLifecycle(backend.loop()), backend_(backend), fd_(fd) {
   set_protocol(std::move(protocol));
-}
-
-void ReadPipeTransport::start(std::shared_ptr<ReadPipeTransport> self, Future<void> waiter) {
-  ReadPipeTransport* t = self.get();
-  PipeCore::start(std::move(self), std::move(waiter), [t] {
-    if (t->protocol_) t->protocol_->connection_made(static_cast<ReadTransport&>(*t));
-  });
 }
 
 void ReadPipeTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
@@ -29,28 +22,59 @@ void ReadPipeTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
   stream_protocol_ = dynamic_cast<Protocol*>(protocol_.get());
 }
 
-void ReadPipeTransport::started() {
+std::any ReadPipeTransport::get_extra_info(std::string_view name, std::any default_value) const {
+  if (name == "pipe" && fd_ >= 0) return std::any(fd_);
+  return default_value;
+}
+
+void ReadPipeTransport::call_connection_made() {
+  if (protocol_) protocol_->connection_made(static_cast<ReadTransport&>(*this));
+}
+
+void ReadPipeTransport::connection_made_done() {
   reading_ = true;
-  if (!closing_ && !paused_) watch(EPOLLIN);
+  update_watching();
+}
+
+void ReadPipeTransport::update_watching() {
+  if (fd_ < 0) return;
+  std::uint32_t wanted = reading_ && !closing_ && !paused_ ? std::uint32_t{EPOLLIN} : 0u;
+  try {
+    interest_.set(backend_, fd_, wanted, this);
+  } catch (...) {
+    // A descriptor epoll refuses (a regular file slipped through, /dev/null):
+    // nothing will ever be reported for it.
+    report("Fatal error: could not watch the pipe", std::current_exception());
+  }
+}
+
+bool ReadPipeTransport::is_quiet(const std::exception_ptr& error) const noexcept {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::system_error& e) {
+    return e.code().value() == EIO;
+  } catch (...) {
+    return false;
+  }
 }
 
 void ReadPipeTransport::on_io(std::uint32_t) {
   if (fd_ < 0 || closing_ || paused_) return;
   // Read until the pipe is empty or EOF is seen: EPOLLHUP without EPOLLIN
   // also means the writer is gone.
-  char* buffer = loop_.read_buffer();
-  ssize_t n = ::read(fd_, buffer, LoopImpl::read_buffer_size);
+  char* buffer = backend_.read_buffer();
+  ssize_t n = ::read(fd_, buffer, EpollBackend::read_buffer_size);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    if (would_block(errno)) return;
     fatal_error(std::make_exception_ptr(os_error(errno, "read")),
                 "Fatal read error on pipe transport");
     return;
   }
   if (n == 0) {
     closing_ = true;
-    watch(0);
-    std::shared_ptr<BaseTransport> keep = self_;
-    loop_.loop.call_soon([this, keep] {
+    ++conn_lost_;
+    update_watching();
+    loop_.loop.call_soon([this, keep = self_] {
       if (stream_protocol_) stream_protocol_->eof_received();  // its answer changes nothing
     });
     schedule_connection_lost(nullptr);
@@ -67,35 +91,20 @@ void ReadPipeTransport::on_io(std::uint32_t) {
 void ReadPipeTransport::pause_reading() {
   if (closing_ || paused_) return;
   paused_ = true;
-  watch(0);
+  update_watching();
 }
 
 void ReadPipeTransport::resume_reading() {
   if (closing_ || !paused_) return;
   paused_ = false;
-  if (reading_) watch(EPOLLIN);
+  update_watching();
 }
 
-void ReadPipeTransport::close() {
-  if (!closing_) close_with(nullptr);
-}
-
-void ReadPipeTransport::fatal_error(std::exception_ptr error, const char* message) {
-  // EIO is how a pty reports that its other side closed: not worth reporting.
-  bool quiet = false;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::system_error& e) {
-    quiet = e.code().value() == EIO;
-  } catch (...) {
-  }
-  if (!quiet) report(message, error);
-  close_with(std::move(error));
-}
-
-void ReadPipeTransport::close_with(std::exception_ptr error) {
-  closing_ = true;
-  schedule_connection_lost(std::move(error));
+std::shared_ptr<ReadTransport> EpollBackend::make_read_pipe_transport(
+    int fd, std::shared_ptr<BaseProtocol> protocol, Future<void> waiter) {
+  auto transport = std::make_shared<ReadPipeTransport>(*this, fd, std::move(protocol));
+  transport->start(transport, std::move(waiter));
+  return transport;
 }
 
 }  // namespace aiocpp::detail

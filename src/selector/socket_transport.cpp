@@ -13,22 +13,17 @@
 #include "core/loop_impl.hpp"
 #include "core/server_impl.hpp"
 #include "posix/socket_ops.hpp"
+#include "selector/sendfile_native.hpp"
 
 namespace aiocpp::detail {
 
 namespace {
 
-// asyncio warns once a closed transport has been written to this many times.
-constexpr int log_threshold_for_connlost_writes = 5;
-
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-
 constexpr const char* wrong_protocol_kind =
     "Fatal error: the protocol is neither a Protocol nor a BufferedProtocol.";
 
-std::exception_ptr not_a_stream_protocol() {
-  return std::make_exception_ptr(
-      TypeError("a stream transport's protocol must be a Protocol or a BufferedProtocol"));
+[[noreturn]] void throw_not_a_stream_protocol() {
+  throw TypeError("a stream transport's protocol must be a Protocol or a BufferedProtocol");
 }
 
 }  // namespace
@@ -36,9 +31,9 @@ std::exception_ptr not_a_stream_protocol() {
 SocketTransport::SocketTransport(EpollBackend& backend, int fd,
                                  std::shared_ptr<BaseProtocol> protocol,
                                  std::shared_ptr<ServerImpl> server, const SocketAddress* peer)
-    : fd_(fd),
-      read_buffer_(backend.loop().read_buffer()),
-      loop_(backend.loop()),
+    : TransportLifecycle(backend.loop()),
+      fd_(fd),
+      read_buffer_(backend.read_buffer()),
       backend_(backend),
       server_(std::move(server)) {
   set_protocol(std::move(protocol));
@@ -57,51 +52,36 @@ SocketTransport::SocketTransport(EpollBackend& backend, int fd,
   if (server_) server_->attach(this);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
-  // The layout the class comment promises: the write buffer's begin and end
-  // (its first 16 bytes), the last of the per-message members, end within
-  // the first two cache lines.
-  static_assert(offsetof(SocketTransport, buffer_) + 2 * sizeof(std::size_t) <= 128);
+  // The layout the class comment promises: the lifecycle's per-message state
+  // in the first line; this class's, from fd_ to the write buffer's begin
+  // and end (its first 16 bytes), in the third.
+  static_assert(offsetof(SocketTransport, conn_lost_) + sizeof(int) <= 64);
+  static_assert(offsetof(SocketTransport, closing_) < 64);
+  static_assert(offsetof(SocketTransport, fd_) >= 128);
+  static_assert(offsetof(SocketTransport, buffer_) + 2 * sizeof(std::size_t) <= 192);
 #pragma GCC diagnostic pop
 }
 
-SocketTransport::~SocketTransport() {
-  if (fd_ >= 0) {
-    interest_.remove(backend_, fd_);
-    ::close(fd_);
+SocketTransport::~SocketTransport() { interest_.close(backend_, fd_); }
+
+void SocketTransport::call_connection_made() {
+  if (Protocol* stream = stream_protocol()) {
+    stream->connection_made(*this);
+  } else if (BufferedProtocol* buffered = buffered_protocol()) {
+    buffered->connection_made(*this);
+  } else {  // neither: nothing to call with the data to come
+    throw_not_a_stream_protocol();
   }
 }
 
-void SocketTransport::start(std::shared_ptr<SocketTransport> self, Future<void> waiter) {
-  self_ = std::move(self);
-  loop_.track(this);
-  loop_.loop.call_soon([self = self_, waiter]() mutable {
-    std::exception_ptr failed;
-    const char* message = "Fatal error: protocol.connection_made() call failed.";
-    if (Protocol* stream = self->stream_protocol()) {
-      try {
-        stream->connection_made(*self);
-      } catch (...) {
-        failed = std::current_exception();
-      }
-    } else if (BufferedProtocol* buffered = self->buffered_protocol()) {
-      try {
-        buffered->connection_made(*self);
-      } catch (...) {
-        failed = std::current_exception();
-      }
-    } else {  // neither: nothing to call with the data to come
-      failed = not_a_stream_protocol();
-      message = wrong_protocol_kind;
-    }
-    if (failed) {
-      self->fatal_error(failed, message);
-      if (waiter.valid() && !waiter.done()) waiter.set_exception(failed);
-      return;
-    }
-    self->started_reading_ = true;
-    self->update_events();
-    if (waiter.valid() && !waiter.done()) waiter.set_result();
-  });
+const char* SocketTransport::connection_made_error_message() const noexcept {
+  return kind_ == ProtocolKind::other ? wrong_protocol_kind
+                                      : TransportLifecycle::connection_made_error_message();
+}
+
+void SocketTransport::connection_made_done() {
+  started_reading_ = true;
+  update_watching();
 }
 
 void SocketTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
@@ -114,7 +94,6 @@ void SocketTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
   } else {
     kind_ = ProtocolKind::other;
   }
-  protocol_connected_ = static_cast<bool>(protocol_);
 }
 
 std::any SocketTransport::get_extra_info(std::string_view name, std::any default_value) const {
@@ -125,7 +104,7 @@ std::any SocketTransport::get_extra_info(std::string_view name, std::any default
 }
 
 // Brings the epoll registration in line with what the transport wants.
-void SocketTransport::update_events() {
+void SocketTransport::update_watching() {
   if (fd_ < 0) return;
   std::uint32_t wanted = 0;
   if (started_reading_ && !paused_ && !closing_ && !read_eof_) wanted |= EPOLLIN;
@@ -157,7 +136,7 @@ void SocketTransport::read_ready() {
   // The protocol object is the next cache miss (see EpollBackend::poll):
   // fetched while the kernel copies the data, it is there when needed.
   __builtin_prefetch(reader_);
-  ssize_t n = ::recv(fd_, read_buffer_, LoopImpl::read_buffer_size, 0);
+  ssize_t n = ::recv(fd_, read_buffer_, EpollBackend::read_buffer_size, 0);
   if (n <= 0) [[unlikely]] {
     read_ended(n < 0 ? errno : 0);
     return;
@@ -170,7 +149,11 @@ void SocketTransport::read_ready() {
 }
 
 void SocketTransport::refuse_protocol() {
-  fatal_error(not_a_stream_protocol(), wrong_protocol_kind);
+  try {
+    throw_not_a_stream_protocol();
+  } catch (...) {
+    fatal_error(std::current_exception(), wrong_protocol_kind);
+  }
 }
 
 // Out of line, so that the per-message path keeps a small frame.
@@ -218,7 +201,7 @@ void SocketTransport::on_eof() {
   }
   if (keep_open) {
     read_eof_ = true;  // half-open: we may still write, but there is nothing more to read
-    update_events();
+    update_watching();
   } else {
     close();
   }
@@ -226,10 +209,10 @@ void SocketTransport::on_eof() {
 
 void SocketTransport::write(std::string_view data) {
   if (eof_) throw RuntimeError("Cannot call write() after write_eof()");
-  if (empty_waiter_.valid()) throw RuntimeError("unable to write; sendfile is in progress");
+  if (sendfile_running_) throw RuntimeError("unable to write; sendfile is in progress");
   if (data.empty()) return;
   if (conn_lost_) {
-    count_lost_write();
+    lost_write();
   } else if (buffer_.empty()) {
     // Try at once: most writes on a healthy connection never touch the buffer.
     ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
@@ -254,7 +237,7 @@ void SocketTransport::send_fell_short(std::string_view data, ssize_t sent, int e
   }
   data.remove_prefix(static_cast<std::size_t>(sent));
   buffer_.append(data);
-  update_events();
+  update_watching();
   maybe_pause_protocol();
 }
 
@@ -263,10 +246,7 @@ void SocketTransport::buffer_more(std::string_view data) {
   maybe_pause_protocol();
 }
 
-void SocketTransport::count_lost_write() {
-  if (conn_lost_ >= log_threshold_for_connlost_writes) log_error("socket.send() raised exception.");
-  ++conn_lost_;
-}
+void SocketTransport::lost_write() { count_lost_write("socket.send() raised exception."); }
 
 void SocketTransport::writelines(std::span<const std::string_view> chunks) {
   if (eof_) throw RuntimeError("Cannot call writelines() after write_eof()");
@@ -325,7 +305,7 @@ void SocketTransport::writelines(std::span<const std::string_view> chunks) {
     buffered = true;
   }
   if (!buffered) return;
-  update_events();
+  update_watching();
   maybe_pause_protocol();
 }
 
@@ -334,7 +314,7 @@ void SocketTransport::write_ready() {
   if (writable_waiter_.valid()) {
     Future<void> waiter = std::move(writable_waiter_);
     writable_waiter_ = Future<void>();
-    update_events();
+    update_watching();
     if (!waiter.done()) waiter.set_result();
     return;
   }
@@ -343,7 +323,7 @@ void SocketTransport::write_ready() {
     if (would_block(errno)) return;
     int err = errno;
     buffer_.clear();
-    update_events();
+    update_watching();
     auto error = std::make_exception_ptr(os_error(err, "send"));
     fail_sendfile_waiters(error);
     fatal_error(error, "Fatal write error on socket transport");
@@ -352,13 +332,10 @@ void SocketTransport::write_ready() {
   buffer_.consume(static_cast<std::size_t>(n));
   maybe_resume_protocol();  // may write more
   if (!buffer_.empty()) return;
-  update_events();
+  update_watching();
   if (empty_waiter_.valid() && !empty_waiter_.done()) empty_waiter_.set_result();
   if (closing_) {
-    if (conn_lost_ == 0) {
-      ++conn_lost_;
-      schedule_connection_lost(nullptr);
-    }
+    drained_while_closing();
   } else if (eof_) {
     ::shutdown(fd_, SHUT_WR);
   }
@@ -370,59 +347,30 @@ void SocketTransport::write_eof() {
   if (buffer_.empty()) ::shutdown(fd_, SHUT_WR);
 }
 
-void SocketTransport::close() {
-  if (closing_) return;
-  closing_ = true;
-  update_events();
-  if (buffer_.empty()) {
-    ++conn_lost_;
-    schedule_connection_lost(nullptr);
-  }
-}
-
 void SocketTransport::pause_reading() {
   if (!is_reading()) return;
   paused_ = true;
-  update_events();
+  update_watching();
 }
 
 void SocketTransport::resume_reading() {
   if (closing_ || !paused_) return;
   paused_ = false;
-  update_events();
-}
-
-void SocketTransport::set_write_buffer_limits(std::optional<std::size_t> high,
-                                              std::optional<std::size_t> low) {
-  flow_.set_limits(high, low);
-  maybe_pause_protocol();
-}
-
-void SocketTransport::maybe_pause_protocol() {
-  flow_.maybe_pause(buffer_.size(), loop_, self_, protocol_);
-}
-
-void SocketTransport::maybe_resume_protocol() {
-  flow_.maybe_resume(buffer_.size(), loop_, self_, protocol_);
-}
-
-void SocketTransport::fatal_error(std::exception_ptr error, const char* message) {
-  bool os_level = false;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::system_error&) {
-    os_level = true;  // a connection failing is not a bug: asyncio does not report it
-  } catch (...) {
-  }
-  if (!os_level) report_protocol_error(loop_, message, error, self_, protocol_);
-  force_close(error);
+  update_watching();
 }
 
 Future<void> SocketTransport::make_empty_waiter() {
-  if (empty_waiter_.valid()) throw RuntimeError("Empty waiter is already set");
+  if (sendfile_running_) throw RuntimeError("Empty waiter is already set");
   empty_waiter_ = loop_.loop.create_future<void>();
+  sendfile_running_ = true;
   if (buffer_.empty()) empty_waiter_.set_result();
   return empty_waiter_;
+}
+
+Task<std::size_t> SocketTransport::sendfile(int file, std::int64_t offset,
+                                            std::optional<std::size_t> count) {
+  WaitWritable wait = [this] { return wait_writable(); };
+  co_return co_await sendfile_native(fd_, file, offset, count, wait);
 }
 
 Future<void> SocketTransport::wait_writable() {
@@ -433,7 +381,7 @@ Future<void> SocketTransport::wait_writable() {
     return waiter;
   }
   writable_waiter_ = waiter;
-  update_events();
+  update_watching();
   return waiter;
 }
 
@@ -444,66 +392,12 @@ void SocketTransport::fail_sendfile_waiters(std::exception_ptr error) noexcept {
   writable_waiter_ = Future<void>();
 }
 
-void SocketTransport::force_close(std::exception_ptr error) {
-  if (conn_lost_) return;
-  buffer_.clear();
-  closing_ = true;
-  ++conn_lost_;
-  update_events();
-  schedule_connection_lost(std::move(error));
-}
-
-void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
-  if (!self_) {
-    // Never started (the connection failed while being set up): just release.
-    call_connection_lost(std::move(error));
-    return;
-  }
-  loop_.loop.call_soon([self = self_, error = std::move(error)]() mutable {
-    self->call_connection_lost(std::move(error));
-  });
-}
-
-void SocketTransport::call_connection_lost(std::exception_ptr error) {
-  std::shared_ptr<SocketTransport> keep = self_;  // released last, below
+void SocketTransport::before_connection_lost() noexcept {
   fail_sendfile_waiters(std::make_exception_ptr(
       std::system_error(ECONNRESET, std::generic_category(), "Connection is closed by peer")));
-  std::exception_ptr raised;
-  if (protocol_connected_ && protocol_) {
-    try {
-      protocol_->connection_lost(std::move(error));
-    } catch (...) {
-      raised = std::current_exception();
-    }
-  }
-  if (fd_ >= 0) {
-    interest_.remove(backend_, fd_);
-    ::close(fd_);
-    fd_ = -1;
-  }
-  protocol_.reset();
-  reader_ = nullptr;
-  kind_ = ProtocolKind::other;
-  if (server_) {
-    server_->detach(this);
-    server_.reset();
-  }
-  loop_.untrack(this);
-  self_.reset();
-  if (raised) std::rethrow_exception(raised);  // reaches the handler as "Exception in callback"
 }
 
-void SocketTransport::release_on_loop_close() noexcept {
-  std::shared_ptr<SocketTransport> keep = std::move(self_);
-  closing_ = true;
-  conn_lost_ = std::max(conn_lost_, 1);
-  buffer_.clear();
-  if (fd_ >= 0) {
-    ::close(fd_);  // the epoll set is going away with the loop
-    fd_ = -1;
-    interest_.forget();
-  }
-  protocol_.reset();
+void SocketTransport::released() noexcept {
   reader_ = nullptr;
   kind_ = ProtocolKind::other;
   if (server_) {

@@ -14,18 +14,10 @@
 
 namespace aiocpp::detail {
 
-namespace {
-
-// asyncio warns once a closed transport has been written to this many times.
-constexpr int log_threshold_for_connlost_writes = 5;
-
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
-
-}  // namespace
-
 WritePipeTransport::WritePipeTransport(EpollBackend& backend, int fd,
                                        std::shared_ptr<BaseProtocol> protocol)
-    : PipeCore(backend, fd, std::move(protocol)) {
+    : TransportLifecycle(backend.loop()), backend_(backend), fd_(fd) {
+  protocol_ = std::move(protocol);
   struct stat st;
   // asyncio's trick: the write end of a FIFO or socket turns readable (or
   // reports an error) when the other end closes. Not for ttys and devices.
@@ -35,29 +27,38 @@ WritePipeTransport::WritePipeTransport(EpollBackend& backend, int fd,
   // get the default action back before exec (posix/spawn.cpp).
 }
 
-void WritePipeTransport::start(std::shared_ptr<WritePipeTransport> self, Future<void> waiter) {
-  WritePipeTransport* t = self.get();
-  PipeCore::start(std::move(self), std::move(waiter), [t] {
-    if (t->protocol_) t->protocol_->connection_made(static_cast<WriteTransport&>(*t));
-  });
+std::any WritePipeTransport::get_extra_info(std::string_view name, std::any default_value) const {
+  if (name == "pipe" && fd_ >= 0) return std::any(fd_);
+  return default_value;
 }
 
-void WritePipeTransport::started() {
+void WritePipeTransport::call_connection_made() {
+  if (protocol_) protocol_->connection_made(static_cast<WriteTransport&>(*this));
+}
+
+void WritePipeTransport::connection_made_done() {
   started_ = true;
-  update_events();
+  update_watching();
 }
 
-void WritePipeTransport::update_events() noexcept {
+void WritePipeTransport::update_watching() {
+  if (fd_ < 0) return;
   std::uint32_t wanted = 0;
-  if (conn_lost_ == 0 && fd_ >= 0) {
+  if (lost_ == Lost::no) {
     if (started_ && watch_peer_ && !(closing_ && buffer_.empty())) wanted |= EPOLLIN;
     if (!buffer_.empty()) wanted |= EPOLLOUT;
   }
-  watch(wanted);
+  try {
+    interest_.set(backend_, fd_, wanted, this);
+  } catch (...) {
+    // A descriptor epoll refuses (a regular file slipped through, /dev/null):
+    // nothing will ever be reported for it.
+    report("Fatal error: could not watch the pipe", std::current_exception());
+  }
 }
 
 void WritePipeTransport::on_io(std::uint32_t events) {
-  if (fd_ < 0 || conn_lost_) return;
+  if (fd_ < 0 || lost_ != Lost::no) return;
   if ((events & EPOLLOUT) && !buffer_.empty()) {
     write_ready();  // reports EPIPE itself if the reader left meanwhile
     return;
@@ -68,18 +69,15 @@ void WritePipeTransport::on_io(std::uint32_t events) {
 void WritePipeTransport::peer_closed() {
   // asyncio: BrokenPipeError if data was still waiting, a clean close otherwise.
   if (buffer_.empty()) {
-    close_with(nullptr);
+    force_close(nullptr);
   } else {
-    close_with(std::make_exception_ptr(os_error(EPIPE, "pipe closed by peer")));
+    force_close(std::make_exception_ptr(os_error(EPIPE, "pipe closed by peer")));
   }
 }
 
 bool WritePipeTransport::writable_now() {
   if (conn_lost_ || closing_) {
-    if (conn_lost_ >= log_threshold_for_connlost_writes) {
-      log_error("pipe closed by peer or os.write(pipe, data) raised exception.");
-    }
-    ++conn_lost_;
+    count_lost_write("pipe closed by peer or os.write(pipe, data) raised exception.");
     return false;
   }
   return true;
@@ -92,7 +90,6 @@ void WritePipeTransport::write(std::string_view data) {
     ssize_t n = ::write(fd_, data.data(), data.size());
     if (n < 0) {
       if (!would_block(errno)) {
-        ++conn_lost_;
         fatal_error(std::make_exception_ptr(os_error(errno, "write")),
                     "Fatal write error on pipe transport");
         return;
@@ -123,7 +120,6 @@ void WritePipeTransport::writelines(std::span<const std::string_view> chunks) {
     ssize_t n = ::writev(fd_, iov, count);
     if (n < 0) {
       if (!would_block(errno)) {
-        ++conn_lost_;
         fatal_error(std::make_exception_ptr(os_error(errno, "writev")),
                     "Fatal write error on pipe transport");
         return;
@@ -152,69 +148,35 @@ void WritePipeTransport::writelines(std::span<const std::string_view> chunks) {
 void WritePipeTransport::wrote(std::string_view rest) {
   buffer_.append(rest);
   if (buffer_.empty()) return;
-  update_events();
-  flow_.maybe_pause(buffer_.size(), loop_, self_, protocol_);
+  update_watching();
+  maybe_pause_protocol();
 }
 
 void WritePipeTransport::write_ready() {
   ssize_t n = ::write(fd_, buffer_.data(), buffer_.size());
   if (n < 0) {
     if (would_block(errno)) return;
-    int err = errno;
-    buffer_.clear();
-    ++conn_lost_;
-    update_events();
-    fatal_error(std::make_exception_ptr(os_error(err, "write")),
+    fatal_error(std::make_exception_ptr(os_error(errno, "write")),
                 "Fatal write error on pipe transport");
     return;
   }
   buffer_.consume(static_cast<std::size_t>(n));
   if (!buffer_.empty()) return;
-  update_events();
-  flow_.maybe_resume(buffer_.size(), loop_, self_, protocol_);  // may write more
-  if (closing_ && buffer_.empty()) {
-    watch(0);
+  update_watching();
+  maybe_resume_protocol();  // may write more
+  if (closing_ && buffer_.empty() && lost_ == Lost::no) {
+    // At once, not from the loop later: asyncio's _write_ready does the same.
+    ++conn_lost_;
+    update_watching();
     call_connection_lost(nullptr);
   }
 }
 
-void WritePipeTransport::write_eof() {
-  if (closing_ || fd_ < 0) return;
-  closing_ = true;
-  if (buffer_.empty()) {
-    update_events();
-    schedule_connection_lost(nullptr);
-  }
-}
-
-void WritePipeTransport::close() {
-  if (!closing_ && fd_ >= 0) write_eof();  // all a write pipe needs to close
-}
-
-void WritePipeTransport::set_write_buffer_limits(std::optional<std::size_t> high,
-                                                 std::optional<std::size_t> low) {
-  flow_.set_limits(high, low);
-  flow_.maybe_pause(buffer_.size(), loop_, self_, protocol_);
-}
-
-void WritePipeTransport::fatal_error(std::exception_ptr error, const char* message) {
-  bool os_level = false;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::system_error&) {
-    os_level = true;  // the reader going away is not a bug: asyncio does not report it
-  } catch (...) {
-  }
-  if (!os_level) report(message, error);
-  close_with(std::move(error));
-}
-
-void WritePipeTransport::close_with(std::exception_ptr error) {
-  if (fd_ < 0) return;
-  closing_ = true;
-  buffer_.clear();
-  update_events();
-  schedule_connection_lost(std::move(error));
+std::shared_ptr<WriteTransport> EpollBackend::make_write_pipe_transport(
+    int fd, std::shared_ptr<BaseProtocol> protocol, Future<void> waiter) {
+  auto transport = std::make_shared<WritePipeTransport>(*this, fd, std::move(protocol));
+  transport->start(transport, std::move(waiter));
+  return transport;
 }
 
 }  // namespace aiocpp::detail
