@@ -250,6 +250,26 @@ TEST_F(PipeTransports, WriteEofFlushesFirst) {
   }());
 }
 
+// asyncio drops (and counts) a write made after write_eof(); the data
+// buffered before it must still go out, and connection_lost still come.
+TEST_F(PipeTransports, AWriteAfterWriteEofIsDroppedAndTheRestStillFlushes) {
+  run([]() -> Task<void> {
+    EventLoop& loop = get_running_loop();
+    auto [r, w] = make_pipe();
+    auto [writer, out] = co_await loop.connect_write_pipe(recorder, w);
+    const std::string data = pattern(300000);  // more than the pipe holds
+    writer->write(data);
+    writer->write_eof();
+    writer->write("dropped");
+    EXPECT_TRUE(writer->is_closing());
+    auto [reader, in] = co_await loop.connect_read_pipe(recorder, r);
+    co_await arrives(in->lost, "EOF after all the data");
+    EXPECT_TRUE(in->received == data);
+    co_await arrives(out->lost, "the writer's connection_lost");
+    EXPECT_EQ(out->error, nullptr);
+  }());
+}
+
 TEST_F(PipeTransports, Fifos) {
   char dir[] = "/tmp/aiocpp-fifo-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
