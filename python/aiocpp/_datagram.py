@@ -43,6 +43,10 @@ class DatagramMethods:
             for addr in (local_addr, remote_addr):
                 if addr is not None and not (isinstance(addr, tuple) and len(addr) == 2):
                     raise TypeError('2-tuple is expected')
+            # getaddrinfo takes a port as a string too (getnameinfo gives one).
+            local_addr, remote_addr = (
+                (a[0], int(a[1])) if a is not None and isinstance(a[1], str) else a
+                for a in (local_addr, remote_addr))
         return await self._create_datagram_endpoint_native(
             protocol_factory, local_addr, remote_addr, local_path, remote_path, family, proto,
             flags, reuse_port, allow_broadcast, -1)

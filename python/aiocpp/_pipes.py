@@ -33,7 +33,7 @@ class PipeMethods:
         # connection, as asyncio's pipe transports own and close it.
         transport, protocol = await self._connect_pipe_native(
             protocol_factory, os.dup(pipe.fileno()), write)
-        transport._set_socket(_ClosedWith(pipe))
+        transport._set_pipe(pipe)
         return transport, protocol
 
     async def subprocess_exec(self, protocol_factory, program, *args, stdin=subprocess.PIPE,
@@ -92,11 +92,3 @@ def _check_popen_args(bufsize, text, encoding, errors):
         raise ValueError("encoding must be None")
     if errors is not None:
         raise ValueError("errors must be None")
-
-
-class _ClosedWith:
-    # What the native transport closes at connection_lost (its `_sock`).
-    __slots__ = ('_sock',)
-
-    def __init__(self, obj):
-        self._sock = obj

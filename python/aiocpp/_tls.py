@@ -109,3 +109,4 @@ class TlsMethods:
             resumed.cancel()
             raise
         return ssl_protocol._app_transport
+

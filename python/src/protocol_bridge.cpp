@@ -37,7 +37,9 @@ void BridgeCore::made(std::shared_ptr<BaseTransport> transport, TransportKind ki
 }
 
 void BridgeCore::lost(std::exception_ptr error) {
-  PyRef exception = error ? to_python(error) : PyRef::borrow(Py_None);
+  PyRef exception = forced_error_ ? forced_error_
+                    : error       ? to_python(error)
+                                  : PyRef::borrow(Py_None);
   PyObject* arg = exception.get();
   call_reported(runtime.str_connection_lost, "connection_lost", &arg, 1);
   // The Python transport's duplicate of the socket closes with the connection.

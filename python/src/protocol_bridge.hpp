@@ -45,6 +45,9 @@ class BridgeCore {
   // set_protocol() across kinds (Protocol <-> BufferedProtocol): the new
   // bridge carries on with the old one's Python transport.
   void share_transport(const BridgeCore& other) { transport_ = other.transport_; }
+  // transport._force_close(exc) (what asyncio's sslproto calls): connection_lost
+  // gets `exc` rather than the transport's own reason.
+  void force_close_with(PyRef exception) { forced_error_ = std::move(exception); }
 
  protected:
   // Wraps `transport` in a Python transport of `kind` and calls the Python
@@ -63,6 +66,7 @@ class BridgeCore {
   PyLoop* loop_;  // owned reference
   PyRef protocol_;
   PyRef transport_;
+  PyRef forced_error_;
 };
 
 class ProtocolBridge final : public Protocol, public BridgeCore {

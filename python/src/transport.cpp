@@ -84,6 +84,7 @@ PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, Tran
   self->extra = nullptr;
   self->socket = nullptr;
   self->pipes = nullptr;
+  self->pipe = nullptr;
   return PyRef::steal(reinterpret_cast<PyObject*>(self));
 }
 
@@ -103,7 +104,12 @@ void close_socket_object(PyTransport* self) {
 }  // namespace
 
 void transport_lost(PyObject* object) {
-  close_socket_object(reinterpret_cast<PyTransport*>(object));
+  auto* self = reinterpret_cast<PyTransport*>(object);
+  close_socket_object(self);
+  if (self->pipe) {  // the caller's file object, owned by the transport as in asyncio
+    PyRef done = PyRef::steal(PyObject_CallMethod(self->pipe, "close", nullptr));
+    PyErr_Clear();
+  }
 }
 
 namespace {
@@ -259,6 +265,9 @@ PyObject* transport_get_extra_info(PyTransport* self, PyObject* args, PyObject* 
       PyRef address = address_to_python(self->transport->sockname());
       return address.get() == Py_None ? Py_NewRef(default_value) : address.release();
     }
+    if (PyUnicode_CompareWithASCIIString(name, "pipe") == 0) {
+      return Py_NewRef(self->pipe ? self->pipe : default_value);
+    }
     if (PyUnicode_CompareWithASCIIString(name, "socket") == 0) {
       if (!self->socket) {
         std::any sock = self->transport->get_extra_info("socket");
@@ -280,14 +289,34 @@ PyObject* transport_set_socket(PyTransport* self, PyObject* sock) {
   Py_RETURN_NONE;
 }
 
+// _force_close(exc): abort, with `exc` as connection_lost's argument (asyncio's
+// transports have it; 3.11's sslproto calls it on a fatal TLS error).
+PyObject* transport_force_close(PyTransport* self, PyObject* exc) {
+  if (BridgeCore* bridge = bridge_of(self->transport->get_protocol())) {
+    if (exc != Py_None) bridge->force_close_with(PyRef::borrow(exc));
+  }
+  return call_native([&] {
+    if (self->writer) {
+      self->writer->abort();
+    } else {
+      self->transport->close();  // a read pipe: nothing buffered to drop
+    }
+  });
+}
+
+PyObject* transport_set_pipe(PyTransport* self, PyObject* pipe) {
+  Py_XSETREF(self->pipe, Py_NewRef(pipe));
+  Py_RETURN_NONE;
+}
+
 namespace {
 
 PyObject* transport_repr(PyTransport* self) {
   std::any sock = self->transport->get_extra_info("socket");
   const auto* ts = std::any_cast<TransportSocket>(&sock);
   int fd = ts ? ts->fileno() : -1;
-  const char* state = self->transport->is_closing() ? " closing" : "";
-  return PyUnicode_FromFormat("<%s%s fd=%d>", Py_TYPE(self)->tp_name, state, fd);
+  const char* state = self->transport->is_closing() ? "closing" : "open";
+  return PyUnicode_FromFormat("<%s fd=%d %s>", Py_TYPE(self)->tp_name, fd, state);
 }
 
 int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
@@ -296,6 +325,7 @@ int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
   Py_VISIT(self->loop);
   Py_VISIT(self->socket);
   Py_VISIT(self->pipes);
+  Py_VISIT(self->pipe);
   return 0;
 }
 
@@ -303,6 +333,7 @@ int transport_clear(PyTransport* self) {
   Py_CLEAR(self->extra);
   Py_CLEAR(self->socket);
   Py_CLEAR(self->pipes);
+  Py_CLEAR(self->pipe);
   return 0;
 }
 
@@ -318,12 +349,13 @@ void transport_dealloc(PyTransport* self) {
 }
 
 #define M AIOCPP_METHOD
-#define BASE_METHODS                                                                            \
-  M("close", transport_close, METH_NOARGS), M("is_closing", transport_is_closing, METH_NOARGS), \
-      M("get_protocol", transport_get_protocol, METH_NOARGS),                                   \
-      M("set_protocol", transport_set_protocol, METH_O),                                        \
-      M("get_extra_info", transport_get_extra_info, METH_VARARGS | METH_KEYWORDS),              \
-      M("_set_socket", transport_set_socket, METH_O)
+#define BASE_METHODS                                                                              \
+  M("close", transport_close, METH_NOARGS), M("is_closing", transport_is_closing, METH_NOARGS),   \
+      M("get_protocol", transport_get_protocol, METH_NOARGS),                                     \
+      M("set_protocol", transport_set_protocol, METH_O),                                          \
+      M("get_extra_info", transport_get_extra_info, METH_VARARGS | METH_KEYWORDS),                \
+      M("_set_socket", transport_set_socket, METH_O), M("_set_pipe", transport_set_pipe, METH_O), \
+      M("_force_close", transport_force_close, METH_O)
 #define READ_METHODS                                              \
   M("pause_reading", transport_pause_reading, METH_NOARGS),       \
       M("resume_reading", transport_resume_reading, METH_NOARGS), \
@@ -345,6 +377,7 @@ struct TypeInfo {
   const char* name;
   PyMethodDef* methods;
   PyObject** base;
+  PyObject** second_base = nullptr;  // asyncio's datagram transports are Transports too
 };
 
 bool add_type(PyObject* module, TransportKind kind, const TypeInfo& info) {
@@ -368,7 +401,11 @@ bool add_type(PyObject* module, TransportKind kind, const TypeInfo& info) {
                  base->tp_name);
     return false;
   }
-  auto* type = reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(module, &spec, *info.base));
+  PyRef bases = PyRef::steal(info.second_base ? PyTuple_Pack(2, *info.base, *info.second_base)
+                                              : PyTuple_Pack(1, *info.base));
+  if (!bases) return false;
+  auto* type =
+      reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(module, &spec, bases.get()));
   if (!type) return false;
   transport_types[static_cast<int>(kind)] = type;
   const char* short_name = std::strrchr(info.name, '.') + 1;
@@ -388,7 +425,7 @@ bool add_transport_types(PyObject* module) {
                    &runtime.write_transport_base}) &&
          add_type(module, TransportKind::datagram,
                   {"aiocpp._native.DatagramTransport", datagram_transport_methods,
-                   &runtime.datagram_transport_base}) &&
+                   &runtime.datagram_transport_base, &runtime.transport_base}) &&
          add_type(module, TransportKind::subprocess,
                   {"aiocpp._native.SubprocessTransport", subprocess_transport_methods,
                    &runtime.subprocess_transport_base});

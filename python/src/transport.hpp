@@ -34,6 +34,8 @@ struct PyTransport {
   PyLoop* loop;
   PyObject* socket;  // get_extra_info('socket'), made on first use; closed with the connection
   PyObject* pipes;   // a subprocess's {fd: pipe transport}, made on first use
+  PyObject*
+      pipe;  // connect_*_pipe's file object: get_extra_info('pipe'), closed with the connection
 };
 
 bool add_transport_types(PyObject* module);
@@ -56,6 +58,7 @@ PyObject* transport_get_protocol(PyTransport* self, PyObject*);
 PyObject* transport_set_protocol(PyTransport* self, PyObject* protocol);
 PyObject* transport_get_extra_info(PyTransport* self, PyObject* args, PyObject* kwargs);
 PyObject* transport_set_socket(PyTransport* self, PyObject* sock);
+PyObject* transport_set_pipe(PyTransport* self, PyObject* pipe);
 // set_write_buffer_limits(high=None, low=None)'s arguments, checked as asyncio does.
 bool parse_write_buffer_limits(PyObject* args, PyObject* kwargs, std::size_t* high,
                                std::size_t* low);
