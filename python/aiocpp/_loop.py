@@ -21,7 +21,13 @@ from asyncio import constants, coroutines, events, futures, tasks, trsock
 from asyncio.log import logger
 
 from . import _native
+from ._datagram import DatagramMethods
+from ._pipes import PipeMethods
 from ._server import Server
+from ._signals import SignalMethods
+from ._sock import SockMethods
+from ._tls import TlsMethods
+from ._unix import UnixMethods
 
 __all__ = ('Loop',)
 
@@ -53,7 +59,8 @@ def _stop_when_done(future):
     future.get_loop().stop()
 
 
-class Loop(_native.Loop, asyncio.AbstractEventLoop):
+class Loop(UnixMethods, DatagramMethods, PipeMethods, SignalMethods, SockMethods, TlsMethods,
+           _native.Loop, asyncio.AbstractEventLoop):
 
     def __init__(self):
         super().__init__()
@@ -130,6 +137,7 @@ class Loop(_native.Loop, asyncio.AbstractEventLoop):
             return
         if self.get_debug():
             logger.debug("Close %r", self)
+        self._close_signals()
         self._executor_shutdown_called = True
         executor = self._default_executor
         if executor is not None:
@@ -353,11 +361,11 @@ class Loop(_native.Loop, asyncio.AbstractEventLoop):
             raise ValueError('ssl_handshake_timeout is only meaningful with ssl')
         if ssl_shutdown_timeout is not None and ssl is None:
             raise ValueError('ssl_shutdown_timeout is only meaningful with ssl')
-        if ssl is not None:
-            raise NotImplementedError('aiocpp: ssl is not supported yet')
         if sock is not None:
             _check_ssl_socket(sock)
         self._check_closed()
+        factory = self._server_factory(protocol_factory, ssl, ssl_handshake_timeout,
+                                       ssl_shutdown_timeout)
         if host is not None or port is not None:
             if sock is not None:
                 raise ValueError('host/port and sock can not be specified at the same time')
@@ -381,7 +389,7 @@ class Loop(_native.Loop, asyncio.AbstractEventLoop):
             fd = os.dup(sock.fileno())
         # From here the C++ server owns `fd` (checked above: a stream socket).
         native = await self._create_server_native(
-            protocol_factory, hosts, port or 0, family, flags, fd, backlog,
+            factory, hosts, port or 0, family, flags, fd, backlog,
             reuse_address, reuse_port, bool(start_serving))
         server = Server(self, native, [sock] if sock is not None else None)
         if start_serving:
@@ -396,29 +404,36 @@ class Loop(_native.Loop, asyncio.AbstractEventLoop):
                                 interleave=None):
         if server_hostname is not None and not ssl:
             raise ValueError('server_hostname is only meaningful with ssl')
+        if server_hostname is None and ssl:
+            if not host:
+                raise ValueError('You must set server_hostname when using ssl without a host')
+            server_hostname = host
         if ssl_handshake_timeout is not None and not ssl:
             raise ValueError('ssl_handshake_timeout is only meaningful with ssl')
         if ssl_shutdown_timeout is not None and not ssl:
             raise ValueError('ssl_shutdown_timeout is only meaningful with ssl')
-        if ssl:
-            raise NotImplementedError('aiocpp: ssl is not supported yet')
         if sock is not None:
             _check_ssl_socket(sock)
         self._check_closed()
         if host is not None or port is not None:
             if sock is not None:
                 raise ValueError('host/port and sock can not be specified at the same time')
-            fd = -1
-        else:
-            if sock is None:
-                raise ValueError('host and port was not specified and no sock specified')
-            if sock.type != socket.SOCK_STREAM:
-                raise ValueError(f'A Stream Socket was expected, got {sock!r}')
-            sock.setblocking(False)
-            fd = sock.detach()  # the transport owns and closes it, as asyncio's does
-        return await self._create_connection_native(
-            protocol_factory, host, port or 0, family, proto, flags, fd, local_addr,
-            happy_eyeballs_delay, interleave)
+            return await self._connect_with_ssl(
+                lambda factory: self._create_connection_native(
+                    factory, host, port or 0, family, proto, flags, -1, local_addr,
+                    happy_eyeballs_delay, interleave),
+                protocol_factory, ssl, server_hostname, ssl_handshake_timeout,
+                ssl_shutdown_timeout)
+        if sock is None:
+            raise ValueError('host and port was not specified and no sock specified')
+        if sock.type != socket.SOCK_STREAM:
+            raise ValueError(f'A Stream Socket was expected, got {sock!r}')
+        sock.setblocking(False)
+        return await self._connect_socket(
+            sock, lambda factory, fd: self._create_connection_native(
+                factory, None, 0, family, proto, flags, fd, local_addr, happy_eyeballs_delay,
+                interleave),
+            protocol_factory, ssl, server_hostname, ssl_handshake_timeout, ssl_shutdown_timeout)
 
 
 def _check_ssl_socket(sock):

@@ -72,6 +72,8 @@ PyRef to_python(const std::exception_ptr& error) {
     return PyRef::steal(PyObject_CallNoArgs(PyExc_TimeoutError));
   } catch (const InvalidStateError& e) {
     return make(runtime.invalid_state_error, e.what());
+  } catch (const SendfileNotAvailableError& e) {
+    return make(runtime.sendfile_not_available_error, e.what());
   } catch (const std::system_error& e) {
     bool gai = e.code().category() == gai_category();
     PyRef result =

@@ -344,9 +344,26 @@ PyObject* loop_remove_writer(PyLoop* self, PyObject* fd) { return unwatch(self, 
 
 }  // namespace
 
-// Defined with the TCP methods (tcp_methods.cpp).
+// The native halves of the I/O methods (tcp_methods.cpp, unix_methods.cpp,
+// datagram_methods.cpp, pipe_methods.cpp, sock_methods.cpp).
 PyObject* loop_create_server_native(PyLoop* self, PyObject* args);
 PyObject* loop_create_connection_native(PyLoop* self, PyObject* args);
+PyObject* loop_create_unix_server_native(PyLoop* self, PyObject* args);
+PyObject* loop_create_unix_connection_native(PyLoop* self, PyObject* args);
+PyObject* loop_connect_accepted_socket_native(PyLoop* self, PyObject* args);
+PyObject* loop_create_datagram_endpoint_native(PyLoop* self, PyObject* args);
+PyObject* loop_connect_pipe_native(PyLoop* self, PyObject* args);
+PyObject* loop_subprocess_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_recv_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_recv_into_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_recvfrom_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_recvfrom_into_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_sendall_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_sendto_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_connect_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_accept_native(PyLoop* self, PyObject* args);
+PyObject* loop_sock_sendfile_native(PyLoop* self, PyObject* args);
+PyObject* loop_sendfile_native(PyLoop* self, PyObject* args);
 
 namespace {
 
@@ -376,6 +393,22 @@ PyMethodDef loop_methods[] = {
     {"remove_writer", ONEARG(loop_remove_writer), nullptr},
     {"_create_server_native", VARARGS(loop_create_server_native), nullptr},
     {"_create_connection_native", VARARGS(loop_create_connection_native), nullptr},
+    {"_create_unix_server_native", VARARGS(loop_create_unix_server_native), nullptr},
+    {"_create_unix_connection_native", VARARGS(loop_create_unix_connection_native), nullptr},
+    {"_connect_accepted_socket_native", VARARGS(loop_connect_accepted_socket_native), nullptr},
+    {"_create_datagram_endpoint_native", VARARGS(loop_create_datagram_endpoint_native), nullptr},
+    {"_connect_pipe_native", VARARGS(loop_connect_pipe_native), nullptr},
+    {"_subprocess_native", VARARGS(loop_subprocess_native), nullptr},
+    {"_sock_recv_native", VARARGS(loop_sock_recv_native), nullptr},
+    {"_sock_recv_into_native", VARARGS(loop_sock_recv_into_native), nullptr},
+    {"_sock_recvfrom_native", VARARGS(loop_sock_recvfrom_native), nullptr},
+    {"_sock_recvfrom_into_native", VARARGS(loop_sock_recvfrom_into_native), nullptr},
+    {"_sock_sendall_native", VARARGS(loop_sock_sendall_native), nullptr},
+    {"_sock_sendto_native", VARARGS(loop_sock_sendto_native), nullptr},
+    {"_sock_connect_native", VARARGS(loop_sock_connect_native), nullptr},
+    {"_sock_accept_native", VARARGS(loop_sock_accept_native), nullptr},
+    {"_sock_sendfile_native", VARARGS(loop_sock_sendfile_native), nullptr},
+    {"_sendfile_native", VARARGS(loop_sendfile_native), nullptr},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -46,9 +46,18 @@ bool init_runtime() {
   runtime.cancelled_error = attribute_of("asyncio", "CancelledError");
   runtime.invalid_state_error = attribute_of("asyncio", "InvalidStateError");
   runtime.gaierror = attribute_of("socket", "gaierror");
+  runtime.sendfile_not_available_error = attribute_of("asyncio", "SendfileNotAvailableError");
   runtime.transport_base = attribute_of("asyncio", "Transport");
+  runtime.read_transport_base = attribute_of("asyncio", "ReadTransport");
+  runtime.write_transport_base = attribute_of("asyncio", "WriteTransport");
+  runtime.datagram_transport_base = attribute_of("asyncio", "DatagramTransport");
+  runtime.subprocess_transport_base = attribute_of("asyncio", "SubprocessTransport");
+  runtime.buffered_protocol = attribute_of("asyncio", "BufferedProtocol");
   if (!runtime.cancelled_error || !runtime.invalid_state_error || !runtime.gaierror ||
-      !runtime.transport_base) {
+      !runtime.sendfile_not_available_error || !runtime.transport_base ||
+      !runtime.read_transport_base || !runtime.write_transport_base ||
+      !runtime.datagram_transport_base || !runtime.subprocess_transport_base ||
+      !runtime.buffered_protocol) {
     return false;
   }
   return intern(&runtime.str_connection_made, "connection_made") &&
@@ -57,6 +66,13 @@ bool init_runtime() {
          intern(&runtime.str_connection_lost, "connection_lost") &&
          intern(&runtime.str_pause_writing, "pause_writing") &&
          intern(&runtime.str_resume_writing, "resume_writing") &&
+         intern(&runtime.str_get_buffer, "get_buffer") &&
+         intern(&runtime.str_buffer_updated, "buffer_updated") &&
+         intern(&runtime.str_datagram_received, "datagram_received") &&
+         intern(&runtime.str_error_received, "error_received") &&
+         intern(&runtime.str_pipe_data_received, "pipe_data_received") &&
+         intern(&runtime.str_pipe_connection_lost, "pipe_connection_lost") &&
+         intern(&runtime.str_process_exited, "process_exited") &&
          intern(&runtime.str_call_exception_handler, "call_exception_handler") &&
          intern(&runtime.str_report_callback_error, "_report_callback_error") &&
          intern(&runtime.str_report_protocol_error, "_report_protocol_error") &&
@@ -77,7 +93,7 @@ PyMODINIT_FUNC PyInit__native() {
   PyRef module = PyRef::steal(PyModule_Create(&module_def));
   if (!module) return nullptr;
   if (!add_handle_types(module.get()) || !add_loop_type(module.get()) ||
-      !add_transport_type(module.get()) || !add_server_type(module.get())) {
+      !add_transport_types(module.get()) || !add_server_type(module.get())) {
     return nullptr;
   }
   return module.release();

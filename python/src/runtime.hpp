@@ -9,10 +9,17 @@
 namespace aiocpp::python {
 
 struct Runtime {
-  PyObject* cancelled_error = nullptr;      // asyncio.CancelledError
-  PyObject* invalid_state_error = nullptr;  // asyncio.InvalidStateError
-  PyObject* gaierror = nullptr;             // socket.gaierror
-  PyObject* transport_base = nullptr;       // asyncio.Transport
+  PyObject* cancelled_error = nullptr;               // asyncio.CancelledError
+  PyObject* invalid_state_error = nullptr;           // asyncio.InvalidStateError
+  PyObject* sendfile_not_available_error = nullptr;  // asyncio.SendfileNotAvailableError
+  PyObject* gaierror = nullptr;                      // socket.gaierror
+  PyObject* transport_base = nullptr;                // asyncio.Transport
+  // asyncio.ReadTransport, WriteTransport, DatagramTransport, SubprocessTransport
+  PyObject* read_transport_base = nullptr;
+  PyObject* write_transport_base = nullptr;
+  PyObject* datagram_transport_base = nullptr;
+  PyObject* subprocess_transport_base = nullptr;
+  PyObject* buffered_protocol = nullptr;  // asyncio.BufferedProtocol
   // Registered by aiocpp._loop: each is called only off the hot path.
   PyObject* check_callback = nullptr;    // (callback, method): raises TypeError
   PyObject* transport_socket = nullptr;  // (fd): a TransportSocket for get_extra_info
@@ -23,6 +30,13 @@ struct Runtime {
   PyObject* str_connection_lost = nullptr;
   PyObject* str_pause_writing = nullptr;
   PyObject* str_resume_writing = nullptr;
+  PyObject* str_get_buffer = nullptr;
+  PyObject* str_buffer_updated = nullptr;
+  PyObject* str_datagram_received = nullptr;
+  PyObject* str_error_received = nullptr;
+  PyObject* str_pipe_data_received = nullptr;
+  PyObject* str_pipe_connection_lost = nullptr;
+  PyObject* str_process_exited = nullptr;
   PyObject* str_call_exception_handler = nullptr;
   PyObject* str_report_callback_error = nullptr;
   PyObject* str_report_protocol_error = nullptr;

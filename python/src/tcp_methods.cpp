@@ -4,31 +4,11 @@
 
 #include "errors.hpp"
 #include "future_bridge.hpp"
+#include "method_helpers.hpp"
 #include "protocol_bridge.hpp"
 #include "server.hpp"
 
 namespace aiocpp::python {
-
-namespace {
-
-// None / True / False as an optional<bool>.
-bool optional_bool(PyObject* value, std::optional<bool>* out) {
-  if (value == Py_None) return true;
-  int truth = PyObject_IsTrue(value);
-  if (truth < 0) return false;
-  *out = truth != 0;
-  return true;
-}
-
-bool string_of(PyObject* value, std::string* out) {
-  Py_ssize_t size;
-  const char* text = PyUnicode_AsUTF8AndSize(value, &size);
-  if (!text) return false;
-  out->assign(text, static_cast<std::size_t>(size));
-  return true;
-}
-
-}  // namespace
 
 // _create_server_native(factory, hosts, port, family, flags, sock, backlog,
 //                       reuse_address, reuse_port, start_serving)
@@ -114,21 +94,15 @@ PyObject* loop_create_connection_native(PyLoop* self, PyObject* args) {
   }
   std::string host_name;
   if (host != Py_None && !string_of(host, &host_name)) return nullptr;
-  auto convert = [](Connection<BaseProtocol>& connection) -> PyRef {
-    auto* bridge = dynamic_cast<ProtocolBridge*>(connection.protocol.get());
-    if (!bridge) return PyRef::steal(Py_BuildValue("(OO)", Py_None, Py_None));
-    return PyRef::steal(Py_BuildValue("(OO)", bridge->transport() ? bridge->transport() : Py_None,
-                                      bridge->protocol()));
-  };
   try {
     ProtocolFactory cpp_factory = make_protocol_factory(self, factory);
     if (host == Py_None) {
       return future_from_task(self, self->loop->create_connection(std::move(cpp_factory), options),
-                              convert);
+                              transport_and_protocol);
     }
     return future_from_task(
         self, self->loop->create_connection(std::move(cpp_factory), host_name, port, options),
-        convert);
+        transport_and_protocol);
   } catch (...) {
     return set_python_error();
   }

@@ -1,4 +1,5 @@
-// _native.Transport: asyncio.Transport's methods on the C++ transport.
+// The transport types (transport.hpp): the methods that streams and pipes
+// share, the shared ones, and the types' creation.
 
 #include "transport.hpp"
 
@@ -8,15 +9,15 @@
 
 #include <any>
 #include <cstddef>
+#include <cstring>
 #include <vector>
 
+#include "bytes_view.hpp"
 #include "errors.hpp"
 #include "protocol_bridge.hpp"
 #include "runtime.hpp"
 
 namespace aiocpp::python {
-
-PyTypeObject* transport_type = nullptr;
 
 PyRef address_to_python(const SocketAddress& address) {
   if (address.empty()) return PyRef::borrow(Py_None);
@@ -30,14 +31,60 @@ PyRef address_to_python(const SocketAddress& address) {
   return PyRef::steal(Py_BuildValue("(si)", address.host().c_str(), address.port()));
 }
 
-PyRef new_transport(PyLoop* loop, std::shared_ptr<Transport> transport) {
-  auto* self = reinterpret_cast<PyTransport*>(transport_type->tp_alloc(transport_type, 0));
+namespace {
+PyTypeObject* transport_types[static_cast<int>(TransportKind::count)];
+}
+
+bool address_from_python(PyObject* address, SocketAddress* out) {
+  try {
+    if (PyUnicode_Check(address) || PyBytes_Check(address)) {
+      PyRef path = PyRef::borrow(address);
+      if (PyUnicode_Check(address)) {
+        path = PyRef::steal(PyUnicode_EncodeFSDefault(address));
+        if (!path) return false;
+      }
+      *out = SocketAddress::from_unix_path(
+          std::string(PyBytes_AS_STRING(path.get()), PyBytes_GET_SIZE(path.get())));
+      return true;
+    }
+    PyObject* host;
+    int port;
+    unsigned int flowinfo = 0, scope_id = 0;
+    if (!PyTuple_Check(address) ||
+        !PyArg_ParseTuple(address, "Ui|II", &host, &port, &flowinfo, &scope_id)) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_TypeError, "invalid address: %R", address);
+      return false;
+    }
+    *out = SocketAddress::from_ip(PyUnicode_AsUTF8(host), port);
+    if (out->family() == AF_INET6) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(out->data());
+      in6->sin6_flowinfo = htonl(flowinfo);
+      in6->sin6_scope_id = scope_id;
+    }
+    return true;
+  } catch (...) {
+    set_python_error();
+    return false;
+  }
+}
+
+PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, TransportKind kind) {
+  PyTypeObject* type = transport_types[static_cast<int>(kind)];
+  auto* self = reinterpret_cast<PyTransport*>(type->tp_alloc(type, 0));
   if (!self) return {};
-  new (&self->transport) std::shared_ptr<Transport>(std::move(transport));
+  BaseTransport* base = transport.get();
+  new (&self->transport) std::shared_ptr<BaseTransport>(std::move(transport));
+  self->reader = dynamic_cast<ReadTransport*>(base);
+  self->writer = dynamic_cast<WriteTransport*>(base);
+  self->datagram = dynamic_cast<DatagramTransport*>(base);
+  self->process = dynamic_cast<SubprocessTransport*>(base);
   Py_INCREF(loop);
   self->loop = loop;
   self->extra = nullptr;
   self->socket = nullptr;
+  self->pipes = nullptr;
+  self->pipe = nullptr;
   return PyRef::steal(reinterpret_cast<PyObject*>(self));
 }
 
@@ -57,48 +104,22 @@ void close_socket_object(PyTransport* self) {
 }  // namespace
 
 void transport_lost(PyObject* object) {
-  close_socket_object(reinterpret_cast<PyTransport*>(object));
+  auto* self = reinterpret_cast<PyTransport*>(object);
+  close_socket_object(self);
+  if (self->pipe) {  // the caller's file object, owned by the transport as in asyncio
+    PyRef done = PyRef::steal(PyObject_CallMethod(self->pipe, "close", nullptr));
+    PyErr_Clear();
+  }
 }
 
 namespace {
-
-// The data of write(): bytes (the fast path), bytearray or memoryview, as asyncio accepts.
-class BytesView {
- public:
-  bool get(PyObject* data) {
-    if (PyBytes_Check(data)) {
-      view_ = std::string_view(PyBytes_AS_STRING(data),
-                               static_cast<std::size_t>(PyBytes_GET_SIZE(data)));
-      return true;
-    }
-    if (!PyByteArray_Check(data) && !PyMemoryView_Check(data)) {
-      PyErr_Format(PyExc_TypeError, "data argument must be a bytes-like object, not '%.100s'",
-                   Py_TYPE(data)->tp_name);
-      return false;
-    }
-    if (PyObject_GetBuffer(data, &buffer_, PyBUF_SIMPLE) < 0) return false;
-    held_ = true;
-    view_ = std::string_view(static_cast<const char*>(buffer_.buf),
-                             static_cast<std::size_t>(buffer_.len));
-    return true;
-  }
-  ~BytesView() {
-    if (held_) PyBuffer_Release(&buffer_);
-  }
-  std::string_view view() const { return view_; }
-
- private:
-  Py_buffer buffer_;
-  bool held_ = false;
-  std::string_view view_;
-};
 
 PyObject* transport_write(PyTransport* self, PyObject* data) {
   BytesView bytes;
   if (!bytes.get(data)) return nullptr;
   if (bytes.view().empty()) Py_RETURN_NONE;
   try {
-    self->transport->write(bytes.view());
+    self->writer->write(bytes.view());
   } catch (...) {
     return set_python_error();
   }
@@ -116,64 +137,51 @@ PyObject* transport_writelines(PyTransport* self, PyObject* lines) {
     if (!views[i].get(PySequence_Fast_GET_ITEM(items.get(), i))) return nullptr;
     chunks.push_back(views[i].view());
   }
-  try {
-    self->transport->writelines(chunks);
-  } catch (...) {
-    return set_python_error();
-  }
-  Py_RETURN_NONE;
+  return call_native([&] { self->writer->writelines(chunks); });
 }
 
-template <class F>
-PyObject* call(F f) {
-  try {
-    f();
-  } catch (...) {
-    return set_python_error();
-  }
-  Py_RETURN_NONE;
-}
-
-PyObject* transport_close(PyTransport* self, PyObject*) {
-  return call([&] { self->transport->close(); });
-}
 PyObject* transport_abort(PyTransport* self, PyObject*) {
-  return call([&] { self->transport->abort(); });
+  return call_native([&] { self->writer->abort(); });
 }
 PyObject* transport_write_eof(PyTransport* self, PyObject*) {
-  return call([&] { self->transport->write_eof(); });
+  return call_native([&] { self->writer->write_eof(); });
 }
 PyObject* transport_pause_reading(PyTransport* self, PyObject*) {
-  return call([&] { self->transport->pause_reading(); });
+  return call_native([&] { self->reader->pause_reading(); });
 }
 PyObject* transport_resume_reading(PyTransport* self, PyObject*) {
-  return call([&] { self->transport->resume_reading(); });
-}
-PyObject* transport_is_closing(PyTransport* self, PyObject*) {
-  return PyBool_FromLong(self->transport->is_closing());
+  return call_native([&] { self->reader->resume_reading(); });
 }
 PyObject* transport_is_reading(PyTransport* self, PyObject*) {
-  return PyBool_FromLong(self->transport->is_reading());
+  return PyBool_FromLong(self->reader->is_reading());
 }
 PyObject* transport_can_write_eof(PyTransport* self, PyObject*) {
-  return PyBool_FromLong(self->transport->can_write_eof());
+  return PyBool_FromLong(self->writer->can_write_eof());
 }
 PyObject* transport_get_write_buffer_size(PyTransport* self, PyObject*) {
-  return PyLong_FromSize_t(self->transport->get_write_buffer_size());
+  return PyLong_FromSize_t(self->writer->get_write_buffer_size());
 }
 PyObject* transport_get_write_buffer_limits(PyTransport* self, PyObject*) {
-  auto [low, high] = self->transport->get_write_buffer_limits();
+  auto [low, high] = self->writer->get_write_buffer_limits();
   return Py_BuildValue("(nn)", static_cast<Py_ssize_t>(low), static_cast<Py_ssize_t>(high));
 }
-
-// asyncio's arithmetic and message: high defaults to 64 KiB (or 4 * low),
-// low to high // 4.
 PyObject* transport_set_write_buffer_limits(PyTransport* self, PyObject* args, PyObject* kwargs) {
+  std::size_t high, low;
+  if (!parse_write_buffer_limits(args, kwargs, &high, &low)) return nullptr;
+  return call_native([&] { self->writer->set_write_buffer_limits(high, low); });
+}
+
+}  // namespace
+
+bool parse_write_buffer_limits(PyObject* args, PyObject* kwargs, std::size_t* high_out,
+                               std::size_t* low_out) {
+  // asyncio's arithmetic and message: high defaults to 64 KiB (or 4 * low),
+  // low to high // 4.
   static const char* names[] = {"high", "low", nullptr};
   PyObject *high_obj = Py_None, *low_obj = Py_None;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OO:set_write_buffer_limits",
                                    const_cast<char**>(names), &high_obj, &low_obj)) {
-    return nullptr;
+    return false;
   }
   long long high, low;
   if (high_obj == Py_None) {
@@ -181,40 +189,63 @@ PyObject* transport_set_write_buffer_limits(PyTransport* self, PyObject* args, P
       high = 64 * 1024;
     } else {
       low = PyLong_AsLongLong(low_obj);
-      if (low == -1 && PyErr_Occurred()) return nullptr;
+      if (low == -1 && PyErr_Occurred()) return false;
       high = 4 * low;
     }
   } else {
     high = PyLong_AsLongLong(high_obj);
-    if (high == -1 && PyErr_Occurred()) return nullptr;
+    if (high == -1 && PyErr_Occurred()) return false;
   }
   if (low_obj == Py_None) {
     low = high / 4;
   } else {
     low = PyLong_AsLongLong(low_obj);
-    if (low == -1 && PyErr_Occurred()) return nullptr;
+    if (low == -1 && PyErr_Occurred()) return false;
   }
   if (!(high >= low && low >= 0)) {
-    return PyErr_Format(PyExc_ValueError, "high (%lld) must be >= low (%lld) must be >= 0", high,
-                        low);
+    PyErr_Format(PyExc_ValueError, "high (%lld) must be >= low (%lld) must be >= 0", high, low);
+    return false;
   }
-  return call([&] {
-    self->transport->set_write_buffer_limits(static_cast<std::size_t>(high),
-                                             static_cast<std::size_t>(low));
-  });
+  *high_out = static_cast<std::size_t>(high);
+  *low_out = static_cast<std::size_t>(low);
+  return true;
 }
 
-ProtocolBridge* bridge_of(PyTransport* self) {
-  return dynamic_cast<ProtocolBridge*>(self->transport->get_protocol().get());
+PyObject* transport_close(PyTransport* self, PyObject*) {
+  return call_native([&] { self->transport->close(); });
+}
+
+PyObject* transport_is_closing(PyTransport* self, PyObject*) {
+  return PyBool_FromLong(self->transport->is_closing());
 }
 
 PyObject* transport_get_protocol(PyTransport* self, PyObject*) {
-  ProtocolBridge* bridge = bridge_of(self);
+  BridgeCore* bridge = bridge_of(self->transport->get_protocol());
   return Py_NewRef(bridge ? bridge->protocol() : Py_None);
 }
 
 PyObject* transport_set_protocol(PyTransport* self, PyObject* protocol) {
-  if (ProtocolBridge* bridge = bridge_of(self)) bridge->set_protocol(PyRef::borrow(protocol));
+  std::shared_ptr<BaseProtocol> current = self->transport->get_protocol();
+  BridgeCore* bridge = bridge_of(current);
+  if (!bridge) Py_RETURN_NONE;  // a subprocess's pipe: its protocol is the subprocess's
+  try {
+    if (self->reader && self->writer) {
+      // A stream: Protocol <-> BufferedProtocol needs the other bridge (3.11's
+      // sslproto is a BufferedProtocol put on a Protocol's transport by start_tls).
+      int buffered = PyObject_IsInstance(protocol, runtime.buffered_protocol);
+      if (buffered < 0) return nullptr;
+      bool was_buffered = dynamic_cast<BufferedBridge*>(bridge) != nullptr;
+      if (static_cast<bool>(buffered) != was_buffered) {
+        std::shared_ptr<BaseProtocol> next = stream_bridge(self->loop, PyRef::borrow(protocol));
+        bridge_of(next)->share_transport(*bridge);
+        self->transport->set_protocol(std::move(next));
+        Py_RETURN_NONE;
+      }
+    }
+    bridge->set_python_protocol(PyRef::borrow(protocol));
+  } catch (...) {
+    return set_python_error();
+  }
   Py_RETURN_NONE;
 }
 
@@ -234,6 +265,9 @@ PyObject* transport_get_extra_info(PyTransport* self, PyObject* args, PyObject* 
       PyRef address = address_to_python(self->transport->sockname());
       return address.get() == Py_None ? Py_NewRef(default_value) : address.release();
     }
+    if (PyUnicode_CompareWithASCIIString(name, "pipe") == 0) {
+      return Py_NewRef(self->pipe ? self->pipe : default_value);
+    }
     if (PyUnicode_CompareWithASCIIString(name, "socket") == 0) {
       if (!self->socket) {
         std::any sock = self->transport->get_extra_info("socket");
@@ -248,13 +282,41 @@ PyObject* transport_get_extra_info(PyTransport* self, PyObject* args, PyObject* 
   return Py_NewRef(default_value);
 }
 
+PyObject* transport_set_socket(PyTransport* self, PyObject* sock) {
+  // create_connection(sock=s) and friends: get_extra_info('socket') is the
+  // caller's socket object, closed with the connection, as in asyncio.
+  Py_XSETREF(self->socket, Py_NewRef(sock));
+  Py_RETURN_NONE;
+}
+
+// _force_close(exc): abort, with `exc` as connection_lost's argument (asyncio's
+// transports have it; 3.11's sslproto calls it on a fatal TLS error).
+PyObject* transport_force_close(PyTransport* self, PyObject* exc) {
+  if (BridgeCore* bridge = bridge_of(self->transport->get_protocol())) {
+    if (exc != Py_None) bridge->force_close_with(PyRef::borrow(exc));
+  }
+  return call_native([&] {
+    if (self->writer) {
+      self->writer->abort();
+    } else {
+      self->transport->close();  // a read pipe: nothing buffered to drop
+    }
+  });
+}
+
+PyObject* transport_set_pipe(PyTransport* self, PyObject* pipe) {
+  Py_XSETREF(self->pipe, Py_NewRef(pipe));
+  Py_RETURN_NONE;
+}
+
+namespace {
+
 PyObject* transport_repr(PyTransport* self) {
   std::any sock = self->transport->get_extra_info("socket");
   const auto* ts = std::any_cast<TransportSocket>(&sock);
   int fd = ts ? ts->fileno() : -1;
-  const char* state = self->transport->is_closing() ? " closing" : "";
-  return PyUnicode_FromFormat("<aiocpp.Transport%s fd=%d bufsize=%zd>", state, fd,
-                              static_cast<Py_ssize_t>(self->transport->get_write_buffer_size()));
+  const char* state = self->transport->is_closing() ? "closing" : "open";
+  return PyUnicode_FromFormat("<%s fd=%d %s>", Py_TYPE(self)->tp_name, fd, state);
 }
 
 int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
@@ -262,12 +324,16 @@ int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
   Py_VISIT(self->extra);
   Py_VISIT(self->loop);
   Py_VISIT(self->socket);
+  Py_VISIT(self->pipes);
+  Py_VISIT(self->pipe);
   return 0;
 }
 
 int transport_clear(PyTransport* self) {
   Py_CLEAR(self->extra);
   Py_CLEAR(self->socket);
+  Py_CLEAR(self->pipes);
+  Py_CLEAR(self->pipe);
   return 0;
 }
 
@@ -282,57 +348,87 @@ void transport_dealloc(PyTransport* self) {
   Py_DECREF(type);
 }
 
-#define M(name, f, flags) \
-  { name, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f)), flags, nullptr }
+#define M AIOCPP_METHOD
+#define BASE_METHODS                                                                              \
+  M("close", transport_close, METH_NOARGS), M("is_closing", transport_is_closing, METH_NOARGS),   \
+      M("get_protocol", transport_get_protocol, METH_NOARGS),                                     \
+      M("set_protocol", transport_set_protocol, METH_O),                                          \
+      M("get_extra_info", transport_get_extra_info, METH_VARARGS | METH_KEYWORDS),                \
+      M("_set_socket", transport_set_socket, METH_O), M("_set_pipe", transport_set_pipe, METH_O), \
+      M("_force_close", transport_force_close, METH_O)
+#define READ_METHODS                                              \
+  M("pause_reading", transport_pause_reading, METH_NOARGS),       \
+      M("resume_reading", transport_resume_reading, METH_NOARGS), \
+      M("is_reading", transport_is_reading, METH_NOARGS)
+#define WRITE_METHODS                                                                             \
+  M("write", transport_write, METH_O), M("writelines", transport_writelines, METH_O),             \
+      M("abort", transport_abort, METH_NOARGS), M("write_eof", transport_write_eof, METH_NOARGS), \
+      M("can_write_eof", transport_can_write_eof, METH_NOARGS),                                   \
+      M("get_write_buffer_size", transport_get_write_buffer_size, METH_NOARGS),                   \
+      M("get_write_buffer_limits", transport_get_write_buffer_limits, METH_NOARGS),               \
+      M("set_write_buffer_limits", transport_set_write_buffer_limits,                             \
+        METH_VARARGS | METH_KEYWORDS)
 
-PyMethodDef transport_methods[] = {
-    M("write", transport_write, METH_O),
-    M("writelines", transport_writelines, METH_O),
-    M("close", transport_close, METH_NOARGS),
-    M("abort", transport_abort, METH_NOARGS),
-    M("is_closing", transport_is_closing, METH_NOARGS),
-    M("write_eof", transport_write_eof, METH_NOARGS),
-    M("can_write_eof", transport_can_write_eof, METH_NOARGS),
-    M("pause_reading", transport_pause_reading, METH_NOARGS),
-    M("resume_reading", transport_resume_reading, METH_NOARGS),
-    M("is_reading", transport_is_reading, METH_NOARGS),
-    M("get_write_buffer_size", transport_get_write_buffer_size, METH_NOARGS),
-    M("get_write_buffer_limits", transport_get_write_buffer_limits, METH_NOARGS),
-    M("set_write_buffer_limits", transport_set_write_buffer_limits, METH_VARARGS | METH_KEYWORDS),
-    M("get_protocol", transport_get_protocol, METH_NOARGS),
-    M("set_protocol", transport_set_protocol, METH_O),
-    M("get_extra_info", transport_get_extra_info, METH_VARARGS | METH_KEYWORDS),
-    {nullptr, nullptr, 0, nullptr},
+PyMethodDef stream_methods[] = {BASE_METHODS, READ_METHODS, WRITE_METHODS, {}};
+PyMethodDef read_pipe_methods[] = {BASE_METHODS, READ_METHODS, {}};
+PyMethodDef write_pipe_methods[] = {BASE_METHODS, WRITE_METHODS, {}};
+
+struct TypeInfo {
+  const char* name;
+  PyMethodDef* methods;
+  PyObject** base;
+  PyObject** second_base = nullptr;  // asyncio's datagram transports are Transports too
 };
 
-PyType_Slot transport_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(transport_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(transport_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(transport_clear)},
-    {Py_tp_repr, reinterpret_cast<void*>(transport_repr)},
-    {Py_tp_methods, transport_methods},
-    {0, nullptr},
-};
-
-PyType_Spec transport_spec = {
-    "aiocpp._native.Transport", sizeof(PyTransport), 0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION, transport_slots};
-
-}  // namespace
-
-bool add_transport_type(PyObject* module) {
-  auto* base = reinterpret_cast<PyTypeObject*>(runtime.transport_base);
+bool add_type(PyObject* module, TransportKind kind, const TypeInfo& info) {
+  PyType_Slot slots[] = {
+      {Py_tp_dealloc, reinterpret_cast<void*>(transport_dealloc)},
+      {Py_tp_traverse, reinterpret_cast<void*>(transport_traverse)},
+      {Py_tp_clear, reinterpret_cast<void*>(transport_clear)},
+      {Py_tp_repr, reinterpret_cast<void*>(transport_repr)},
+      {Py_tp_methods, info.methods},
+      {0, nullptr},
+  };
+  // tp_name keeps pointing into the spec's name: a string literal.
+  PyType_Spec spec = {info.name, sizeof(PyTransport), 0,
+                      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+                      slots};
+  auto* base = reinterpret_cast<PyTypeObject*>(*info.base);
   // Our struct must extend asyncio.BaseTransport's layout exactly (one slot).
   if (base->tp_basicsize != static_cast<Py_ssize_t>(offsetof(PyTransport, transport)) ||
       base->tp_dictoffset != 0 || base->tp_weaklistoffset != 0) {
-    PyErr_SetString(PyExc_ImportError, "asyncio.Transport's layout is not the one aiocpp expects");
+    PyErr_Format(PyExc_ImportError, "asyncio.%s's layout is not the one aiocpp expects",
+                 base->tp_name);
     return false;
   }
-  transport_type = reinterpret_cast<PyTypeObject*>(
-      PyType_FromModuleAndSpec(module, &transport_spec, runtime.transport_base));
-  if (!transport_type) return false;
-  return PyModule_AddObjectRef(module, "Transport", reinterpret_cast<PyObject*>(transport_type)) ==
-         0;
+  PyRef bases = PyRef::steal(info.second_base ? PyTuple_Pack(2, *info.base, *info.second_base)
+                                              : PyTuple_Pack(1, *info.base));
+  if (!bases) return false;
+  auto* type =
+      reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(module, &spec, bases.get()));
+  if (!type) return false;
+  transport_types[static_cast<int>(kind)] = type;
+  const char* short_name = std::strrchr(info.name, '.') + 1;
+  return PyModule_AddObjectRef(module, short_name, reinterpret_cast<PyObject*>(type)) == 0;
+}
+
+}  // namespace
+
+bool add_transport_types(PyObject* module) {
+  return add_type(module, TransportKind::stream,
+                  {"aiocpp._native.Transport", stream_methods, &runtime.transport_base}) &&
+         add_type(module, TransportKind::read_pipe,
+                  {"aiocpp._native.ReadPipeTransport", read_pipe_methods,
+                   &runtime.read_transport_base}) &&
+         add_type(module, TransportKind::write_pipe,
+                  {"aiocpp._native.WritePipeTransport", write_pipe_methods,
+                   &runtime.write_transport_base}) &&
+         add_type(module, TransportKind::datagram,
+                  {"aiocpp._native.DatagramTransport", datagram_transport_methods,
+                   &runtime.datagram_transport_base, &runtime.transport_base}) &&
+         add_type(module, TransportKind::subprocess,
+                  {"aiocpp._native.SubprocessTransport", subprocess_transport_methods,
+                   &runtime.subprocess_transport_base});
 }
 
 }  // namespace aiocpp::python

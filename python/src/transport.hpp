@@ -1,35 +1,82 @@
 #pragma once
-// _native.Transport: a stream socket transport of the C++ loop as an
-// asyncio.Transport. The type derives from asyncio.Transport itself (its
-// layout starts with BaseTransport's one slot, `_extra`), so isinstance
-// checks pass and asyncio's mixin methods apply.
+// The C++ loop's transports as asyncio's transport ABCs. One object layout
+// (PyTransport) under five Python types, each deriving from the asyncio ABC
+// it stands for (their layout is BaseTransport's one slot, `_extra`), so
+// isinstance checks pass and asyncio's mixin methods apply:
+//
+//   _native.Transport            asyncio.Transport            TCP and unix streams
+//   _native.ReadPipeTransport    asyncio.ReadTransport        connect_read_pipe, a child's
+//   stdout/stderr _native.WritePipeTransport   asyncio.WriteTransport       connect_write_pipe, a
+//   child's stdin _native.DatagramTransport    asyncio.DatagramTransport create_datagram_endpoint
+//   _native.SubprocessTransport  asyncio.SubprocessTransport  subprocess_exec / subprocess_shell
 
 #include <memory>
 
+#include "aiocpp/subprocess.hpp"
 #include "aiocpp/transports.hpp"
+#include "errors.hpp"
 #include "loop.hpp"
 #include "py_ref.hpp"
 
 namespace aiocpp::python {
 
-class ProtocolBridge;
+enum class TransportKind { stream, read_pipe, write_pipe, datagram, subprocess, count };
 
 struct PyTransport {
   PyObject_HEAD PyObject*
       extra;  // asyncio.BaseTransport's `_extra` slot (unused: extra info is native)
-  std::shared_ptr<Transport> transport;  // safe after connection_lost: calls do nothing
+  std::shared_ptr<BaseTransport> transport;  // safe after connection_lost: calls do nothing
+  // The same transport seen through the interface its kind has (null otherwise).
+  ReadTransport* reader;
+  WriteTransport* writer;
+  DatagramTransport* datagram;
+  SubprocessTransport* process;
   PyLoop* loop;
   PyObject* socket;  // get_extra_info('socket'), made on first use; closed with the connection
+  PyObject* pipes;   // a subprocess's {fd: pipe transport}, made on first use
+  PyObject*
+      pipe;  // connect_*_pipe's file object: get_extra_info('pipe'), closed with the connection
 };
 
-extern PyTypeObject* transport_type;
-bool add_transport_type(PyObject* module);
+bool add_transport_types(PyObject* module);
 
-// A new Python transport for `transport`; null with an error set.
-PyRef new_transport(PyLoop* loop, std::shared_ptr<Transport> transport);
+// A new Python transport of `kind` for `transport`; null with an error set.
+PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, TransportKind kind);
 // connection_lost has run: release what the Python side made of the socket.
 void transport_lost(PyObject* transport);
 // A Python tuple for an address, as the socket module gives them.
 PyRef address_to_python(const SocketAddress& address);
+// The other way: (host, port[, flowinfo, scope_id]) with a numeric host, or a
+// unix path (str or bytes). False with a Python error set.
+bool address_from_python(PyObject* address, SocketAddress* out);
+
+// The methods every kind shares, and the per-kind tables (transport.cpp,
+// datagram_transport.cpp, subprocess_transport.cpp).
+PyObject* transport_close(PyTransport* self, PyObject*);
+PyObject* transport_is_closing(PyTransport* self, PyObject*);
+PyObject* transport_get_protocol(PyTransport* self, PyObject*);
+PyObject* transport_set_protocol(PyTransport* self, PyObject* protocol);
+PyObject* transport_get_extra_info(PyTransport* self, PyObject* args, PyObject* kwargs);
+PyObject* transport_set_socket(PyTransport* self, PyObject* sock);
+PyObject* transport_set_pipe(PyTransport* self, PyObject* pipe);
+// set_write_buffer_limits(high=None, low=None)'s arguments, checked as asyncio does.
+bool parse_write_buffer_limits(PyObject* args, PyObject* kwargs, std::size_t* high,
+                               std::size_t* low);
+extern PyMethodDef datagram_transport_methods[];
+extern PyMethodDef subprocess_transport_methods[];
+
+// Runs `f`, turning a C++ exception into the Python one; returns None.
+template <class F>
+PyObject* call_native(F f) {
+  try {
+    f();
+  } catch (...) {
+    return set_python_error();
+  }
+  Py_RETURN_NONE;
+}
+
+#define AIOCPP_METHOD(name, f, flags) \
+  { name, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f)), flags, nullptr }
 
 }  // namespace aiocpp::python
