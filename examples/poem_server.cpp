@@ -64,6 +64,7 @@ class Keyboard : public aiocpp::Protocol {
     deliver();
   }
 
+  using aiocpp::Protocol::connection_made;  // the other transport kinds: unused here
   void connection_made(aiocpp::ReadTransport& transport) override { transport_ = &transport; }
 
   void data_received(std::string_view data) override {
