@@ -9,7 +9,6 @@ namespace {
 
 using namespace aiocpp;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 struct SocketPair {
   int a = -1, b = -1;
@@ -25,7 +24,9 @@ struct SocketPair {
   }
 };
 
-TEST(FdWatchers, ReaderRunsWhileDataIsThereAndStopsWhenRemoved) {
+AIOCPP_BACKEND_SUITE(FdWatchers);
+
+TEST_P(FdWatchers, ReaderRunsWhileDataIsThereAndStopsWhenRemoved) {
   FdLeakCheck fds;
   SocketPair pair;
   run_bounded([](SocketPair* pair) -> Task<void> {
@@ -50,7 +51,7 @@ TEST(FdWatchers, ReaderRunsWhileDataIsThereAndStopsWhenRemoved) {
   }(&pair));
 }
 
-TEST(FdWatchers, WriterRunsWhenWritableAndArgumentsArePassed) {
+TEST_P(FdWatchers, WriterRunsWhenWritableAndArgumentsArePassed) {
   FdLeakCheck fds;
   SocketPair pair;
   run_bounded([](SocketPair* pair) -> Task<void> {
@@ -66,7 +67,7 @@ TEST(FdWatchers, WriterRunsWhenWritableAndArgumentsArePassed) {
   }(&pair));
 }
 
-TEST(FdWatchers, ReaderAndWriterOnOneFdAndReplacement) {
+TEST_P(FdWatchers, ReaderAndWriterOnOneFdAndReplacement) {
   FdLeakCheck fds;
   SocketPair pair;
   run_bounded([](SocketPair* pair) -> Task<void> {
@@ -95,7 +96,7 @@ TEST(FdWatchers, ReaderAndWriterOnOneFdAndReplacement) {
   }(&pair));
 }
 
-TEST(FdWatchers, AnExceptionInACallbackReachesTheHandlerAndTheLoopGoesOn) {
+TEST_P(FdWatchers, AnExceptionInACallbackReachesTheHandlerAndTheLoopGoesOn) {
   FdLeakCheck fds;
   SocketPair pair;
   run_bounded([](SocketPair* pair) -> Task<void> {
@@ -122,7 +123,7 @@ TEST(FdWatchers, AnExceptionInACallbackReachesTheHandlerAndTheLoopGoesOn) {
   }(&pair));
 }
 
-TEST(FdWatchers, BadDescriptorsAreClearErrors) {
+TEST_P(FdWatchers, BadDescriptorsAreClearErrors) {
   run_bounded([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     auto nothing = [] {};
@@ -135,10 +136,10 @@ TEST(FdWatchers, BadDescriptorsAreClearErrors) {
   }());
 }
 
-TEST(FdWatchers, ALoopClosedWithWatchersLeftReleasesThem) {
+TEST_P(FdWatchers, ALoopClosedWithWatchersLeftReleasesThem) {
   FdLeakCheck fds;
   SocketPair pair;
-  auto loop = new_event_loop();
+  auto loop = new_event_loop(loop_options());
   auto holder = std::make_shared<int>(1);
   loop->add_reader(pair.a, [holder] {});
   EXPECT_EQ(holder.use_count(), 2) << "the loop holds the callback";

@@ -14,7 +14,7 @@ namespace {
 
 using namespace aiocpp;
 using aiocpp::detail::UniqueFd;
-using aiocpp::testing::LoopTest;
+using aiocpp::testing::BackendLoopTest;
 using aiocpp::testing::SocketPair;
 
 UniqueFd bound_socket(int type, int family = AF_INET) {
@@ -26,9 +26,10 @@ UniqueFd bound_socket(int type, int family = AF_INET) {
 
 SocketAddress sockname(int fd) { return TransportSocket(fd).getsockname(); }
 
-class SockOps : public LoopTest {};
+class SockOps : public BackendLoopTest {};
+AIOCPP_TEST_ON_ALL_BACKENDS(SockOps);
 
-TEST_F(SockOps, RecvWaitsForDataThatArrivesLater) {
+TEST_P(SockOps, RecvWaitsForDataThatArrivesLater) {
   SocketPair pair;
   Task<std::string> recv = loop_->create_task(loop_->sock_recv(pair.a.get(), 100));
   run_once();
@@ -39,13 +40,13 @@ TEST_F(SockOps, RecvWaitsForDataThatArrivesLater) {
   EXPECT_FALSE(loop_->remove_reader(pair.a.get())) << "the wait unregistered itself";
 }
 
-TEST_F(SockOps, RecvReturnsEmptyAtEndOfFile) {
+TEST_P(SockOps, RecvReturnsEmptyAtEndOfFile) {
   SocketPair pair;
   pair.b = UniqueFd();
   EXPECT_EQ(run(loop_->sock_recv(pair.a.get(), 100)), "");
 }
 
-TEST_F(SockOps, SendallOfManyMegabytesWhileThePeerReads) {
+TEST_P(SockOps, SendallOfManyMegabytesWhileThePeerReads) {
   SocketPair pair;
   std::string payload(4 << 20, '\0');
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7);
@@ -64,7 +65,7 @@ TEST_F(SockOps, SendallOfManyMegabytesWhileThePeerReads) {
   EXPECT_TRUE(run(std::move(received)) == payload) << "every byte arrives, in order";
 }
 
-TEST_F(SockOps, AcceptAndConnectByAddressAndByName) {
+TEST_P(SockOps, AcceptAndConnectByAddressAndByName) {
   UniqueFd listener = bound_socket(SOCK_STREAM);
   ASSERT_EQ(listen(listener.get(), 8), 0);
   int port = sockname(listener.get()).port();
@@ -90,7 +91,7 @@ TEST_F(SockOps, AcceptAndConnectByAddressAndByName) {
   run(scenario(*loop_, listener.get(), port));
 }
 
-TEST_F(SockOps, ConnectRefusedIsAnOsError) {
+TEST_P(SockOps, ConnectRefusedIsAnOsError) {
   UniqueFd unused = bound_socket(SOCK_STREAM);  // bound, not listening: refuses
   int port = sockname(unused.get()).port();
   UniqueFd client = detail::make_socket(AF_INET, SOCK_STREAM, 0);
@@ -106,7 +107,7 @@ TEST_F(SockOps, ConnectRefusedIsAnOsError) {
   }
 }
 
-TEST_F(SockOps, DatagramsWithRecvfromAndSendto) {
+TEST_P(SockOps, DatagramsWithRecvfromAndSendto) {
   for (int family : {AF_INET, AF_INET6}) {
     UniqueFd a, b;
     try {
@@ -135,13 +136,13 @@ TEST_F(SockOps, DatagramsWithRecvfromAndSendto) {
   }
 }
 
-TEST_F(SockOps, RecvfromIntoRejectsNbytesBeyondTheBuffer) {
+TEST_P(SockOps, RecvfromIntoRejectsNbytesBeyondTheBuffer) {
   UniqueFd a = bound_socket(SOCK_DGRAM);
   std::array<char, 4> buffer{};
   EXPECT_THROW(run(loop_->sock_recvfrom_into(a.get(), buffer, 5)), ValueError);
 }
 
-TEST_F(SockOps, EveryOperationRejectsABlockingSocket) {
+TEST_P(SockOps, EveryOperationRejectsABlockingSocket) {
   SocketPair pair;
   detail::set_nonblocking(pair.a.get(), false);
   int fd = pair.a.get();
@@ -165,7 +166,7 @@ TEST_F(SockOps, EveryOperationRejectsABlockingSocket) {
   expect_refused(loop_->sock_sendfile(fd, 0));
 }
 
-TEST_F(SockOps, CancellingAPendingRecvLeavesTheSocketUsableAndUnwatched) {
+TEST_P(SockOps, CancellingAPendingRecvLeavesTheSocketUsableAndUnwatched) {
   SocketPair pair;
   Task<std::string> recv = loop_->create_task(loop_->sock_recv(pair.a.get(), 100));
   run_once();
@@ -178,7 +179,7 @@ TEST_F(SockOps, CancellingAPendingRecvLeavesTheSocketUsableAndUnwatched) {
   EXPECT_EQ(run(loop_->sock_recv(pair.a.get(), 100)), "after") << "no data was lost";
 }
 
-TEST_F(SockOps, CancellingAPendingSendallUnregistersTheWriter) {
+TEST_P(SockOps, CancellingAPendingSendallUnregistersTheWriter) {
   SocketPair pair;
   std::string big(8 << 20, 'z');  // more than the socket buffers hold
   Task<void> send = loop_->create_task(loop_->sock_sendall(pair.a.get(), big));
@@ -192,7 +193,7 @@ TEST_F(SockOps, CancellingAPendingSendallUnregistersTheWriter) {
   EXPECT_FALSE(loop_->remove_writer(pair.a.get()));
 }
 
-TEST_F(SockOps, CancellingAPendingAcceptUnregistersIt) {
+TEST_P(SockOps, CancellingAPendingAcceptUnregistersIt) {
   UniqueFd listener = bound_socket(SOCK_STREAM);
   ASSERT_EQ(listen(listener.get(), 8), 0);
   Task<std::pair<int, SocketAddress>> accept =
@@ -205,7 +206,7 @@ TEST_F(SockOps, CancellingAPendingAcceptUnregistersIt) {
   EXPECT_FALSE(loop_->remove_reader(listener.get()));
 }
 
-TEST_F(SockOps, AClosedDescriptorIsAnOsError) {
+TEST_P(SockOps, AClosedDescriptorIsAnOsError) {
   int fd;
   {
     SocketPair pair;
@@ -219,7 +220,7 @@ TEST_F(SockOps, AClosedDescriptorIsAnOsError) {
   }
 }
 
-TEST_F(SockOps, ErrorsFromTheKernelArriveAsOsErrors) {
+TEST_P(SockOps, ErrorsFromTheKernelArriveAsOsErrors) {
   SocketPair pair;
   pair.b = UniqueFd();
   try {
@@ -230,7 +231,7 @@ TEST_F(SockOps, ErrorsFromTheKernelArriveAsOsErrors) {
   }
 }
 
-TEST_F(SockOps, WaitingOnATransportsSocketIsARuntimeError) {
+TEST_P(SockOps, WaitingOnATransportsSocketIsARuntimeError) {
   SocketPair pair;
   auto scenario = [](EventLoop& loop, int fd) -> Task<void> {
     auto factory = [] { return std::make_shared<Protocol>(); };

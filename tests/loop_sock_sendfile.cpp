@@ -15,8 +15,8 @@ namespace {
 
 using namespace aiocpp;
 using aiocpp::detail::UniqueFd;
+using aiocpp::testing::BackendLoopTest;
 using aiocpp::testing::byte_pattern;
-using aiocpp::testing::LoopTest;
 using aiocpp::testing::SocketPair;
 using aiocpp::testing::temp_file_with;
 
@@ -31,7 +31,7 @@ Task<std::string> read_all(EventLoop& loop, int fd, std::size_t total) {
   co_return got;
 }
 
-class SockSendfile : public LoopTest {
+class SockSendfile : public BackendLoopTest {
  protected:
   // Sends with sock_sendfile while a reader drains the other end.
   std::pair<std::size_t, std::string> transfer(int file, std::int64_t offset,
@@ -43,8 +43,9 @@ class SockSendfile : public LoopTest {
     return {sent, run(std::move(reader))};
   }
 };
+AIOCPP_TEST_ON_ALL_BACKENDS(SockSendfile);
 
-TEST_F(SockSendfile, SendsAWholeFileLargerThanTheSocketBuffers) {
+TEST_P(SockSendfile, SendsAWholeFileLargerThanTheSocketBuffers) {
   std::string content = byte_pattern(3 << 20);
   UniqueFd file = temp_file_with(content);
   auto [sent, got] = transfer(file.get(), 0, std::nullopt, false, content.size());
@@ -54,7 +55,7 @@ TEST_F(SockSendfile, SendsAWholeFileLargerThanTheSocketBuffers) {
       << "the file position ends after what was sent";
 }
 
-TEST_F(SockSendfile, OffsetAndCountSelectTheBytes) {
+TEST_P(SockSendfile, OffsetAndCountSelectTheBytes) {
   std::string content = byte_pattern(100000);
   UniqueFd file = temp_file_with(content);
   auto [sent, got] = transfer(file.get(), 1000, 5000, false, 5000);
@@ -63,13 +64,13 @@ TEST_F(SockSendfile, OffsetAndCountSelectTheBytes) {
   EXPECT_EQ(lseek(file.get(), 0, SEEK_CUR), 6000);
 }
 
-TEST_F(SockSendfile, AnEmptyFileSendsNothing) {
+TEST_P(SockSendfile, AnEmptyFileSendsNothing) {
   UniqueFd file = temp_file_with("");
   SocketPair pair;
   EXPECT_EQ(run(loop_->sock_sendfile(pair.a.get(), file.get())), 0u);
 }
 
-TEST_F(SockSendfile, APipeIsNotARegularFileSoTheFallbackReadsIt) {
+TEST_P(SockSendfile, APipeIsNotARegularFileSoTheFallbackReadsIt) {
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   UniqueFd read_end(fds[0]);
@@ -82,7 +83,7 @@ TEST_F(SockSendfile, APipeIsNotARegularFileSoTheFallbackReadsIt) {
   EXPECT_EQ(got, "through a pipe");
 }
 
-TEST_F(SockSendfile, WithoutFallbackAPipeIsSendfileNotAvailable) {
+TEST_P(SockSendfile, WithoutFallbackAPipeIsSendfileNotAvailable) {
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   UniqueFd read_end(fds[0]), write_end(fds[1]);
@@ -91,7 +92,7 @@ TEST_F(SockSendfile, WithoutFallbackAPipeIsSendfileNotAvailable) {
                SendfileNotAvailableError);
 }
 
-TEST_F(SockSendfile, FallbackHonoursOffsetAndCount) {
+TEST_P(SockSendfile, FallbackHonoursOffsetAndCount) {
   // The public API picks sendfile(2) for regular files, so drive the
   // fallback directly, on the same kind of file.
   std::string content = byte_pattern(700000);
@@ -108,7 +109,7 @@ TEST_F(SockSendfile, FallbackHonoursOffsetAndCount) {
   EXPECT_EQ(lseek(file.get(), 0, SEEK_CUR), 123 + 300000);
 }
 
-TEST_F(SockSendfile, ArgumentsAreCheckedInAsynciosWords) {
+TEST_P(SockSendfile, ArgumentsAreCheckedInAsynciosWords) {
   SocketPair stream;
   SocketPair datagram(SOCK_DGRAM);
   UniqueFd file = temp_file_with("abc");
@@ -128,7 +129,7 @@ TEST_F(SockSendfile, ArgumentsAreCheckedInAsynciosWords) {
                      "offset must be a non-negative integer (got -1)");
 }
 
-TEST_F(SockSendfile, APeerThatGoesAwayMidTransferIsAnOsError) {
+TEST_P(SockSendfile, APeerThatGoesAwayMidTransferIsAnOsError) {
   std::string content = byte_pattern(8 << 20);
   UniqueFd file = temp_file_with(content);
   SocketPair pair;
@@ -148,7 +149,7 @@ TEST_F(SockSendfile, APeerThatGoesAwayMidTransferIsAnOsError) {
   EXPECT_LT(position, static_cast<off_t>(content.size()));
 }
 
-TEST_F(SockSendfile, CancellingLeavesTheFilePositionAfterWhatWasSent) {
+TEST_P(SockSendfile, CancellingLeavesTheFilePositionAfterWhatWasSent) {
   std::string content = byte_pattern(8 << 20);
   UniqueFd file = temp_file_with(content);
   SocketPair pair;

@@ -117,7 +117,9 @@ Task<Result> echo_allocations() {
   co_return result;
 }
 
-TEST(PerfUdpZeroAlloc, CounterIsInEffect) {
+AIOCPP_BACKEND_SUITE(PerfUdpZeroAlloc);
+
+TEST_P(PerfUdpZeroAlloc, CounterIsInEffect) {
   start_counting();
   auto* p = new std::string(100, 'x');
   asm volatile("" : : "g"(p) : "memory");
@@ -125,9 +127,9 @@ TEST(PerfUdpZeroAlloc, CounterIsInEffect) {
   EXPECT_GE(stop_counting().allocations, 1u);
 }
 
-TEST(PerfUdpZeroAlloc, DatagramEchoMakesNoAllocationPerMessage) {
+TEST_P(PerfUdpZeroAlloc, DatagramEchoMakesNoAllocationPerMessage) {
   aiocpp::testing::FdLeakCheck fd_check;
-  Result result = aiocpp::testing::run_bounded(echo_allocations(), 30.0);
+  Result result = run_bounded(echo_allocations(), 30.0);
   EXPECT_FALSE(result.corrupt) << "the echo did not return the datagram sent";
   EXPECT_FALSE(result.errors) << "error_received during the echo";
   EXPECT_EQ(result.allocations, 0u) << "heap allocations in " << counted_round_trips

@@ -160,9 +160,9 @@ Task<EchoResult> echo_allocations() {
 }
 
 template <class Server>
-void expect_zero_allocations() {
+void expect_zero_allocations(aiocpp::LoopOptions loop) {
   aiocpp::testing::FdLeakCheck fd_check;
-  EchoResult result = aiocpp::testing::run_bounded(echo_allocations<Server>(), 30.0);
+  EchoResult result = aiocpp::testing::run_bounded(echo_allocations<Server>(), 30.0, loop);
   EXPECT_FALSE(result.corrupt) << "the echo did not return the bytes sent";
   if (result.counts.allocations != 0) print_first_stack();
   EXPECT_EQ(result.counts.allocations, 0u)
@@ -172,7 +172,9 @@ void expect_zero_allocations() {
       << "heap deallocations in " << counted_round_trips << " round trips";
 }
 
-TEST(PerfZeroAlloc, CounterSeesEveryKindOfAllocation) {
+AIOCPP_BACKEND_SUITE(PerfZeroAlloc);
+
+TEST_P(PerfZeroAlloc, CounterSeesEveryKindOfAllocation) {
   struct alignas(64) Aligned {
     char bytes[64];
   };
@@ -194,7 +196,7 @@ TEST(PerfZeroAlloc, CounterSeesEveryKindOfAllocation) {
 
   // Allocations made inside the aiocpp library are seen too.
   start_counting();
-  auto loop = aiocpp::new_event_loop();
+  auto loop = aiocpp::new_event_loop(loop_options());
   loop->close();
   loop.reset();
   Counts in_library = stop_counting();
@@ -202,12 +204,12 @@ TEST(PerfZeroAlloc, CounterSeesEveryKindOfAllocation) {
   EXPECT_EQ(in_library.allocations, in_library.deallocations);
 }
 
-TEST(PerfZeroAlloc, ProtocolEchoMakesNoAllocationPerMessage) {
-  expect_zero_allocations<EchoServer>();
+TEST_P(PerfZeroAlloc, ProtocolEchoMakesNoAllocationPerMessage) {
+  expect_zero_allocations<EchoServer>(loop_options());
 }
 
-TEST(PerfZeroAlloc, BufferedProtocolEchoMakesNoAllocationPerMessage) {
-  expect_zero_allocations<BufferedEchoServer>();
+TEST_P(PerfZeroAlloc, BufferedProtocolEchoMakesNoAllocationPerMessage) {
+  expect_zero_allocations<BufferedEchoServer>(loop_options());
 }
 
 // --- Pipes: a write pipe feeding a read pipe on the same loop ----------------------------
@@ -263,9 +265,9 @@ Task<Counts> pipe_allocations() {
   co_return ping->counts;
 }
 
-TEST(PerfZeroAlloc, PipeReadsAndWritesMakeNoAllocationPerMessage) {
+TEST_P(PerfZeroAlloc, PipeReadsAndWritesMakeNoAllocationPerMessage) {
   aiocpp::testing::FdLeakCheck fd_check;
-  Counts counts = aiocpp::testing::run_bounded(pipe_allocations(), 30.0);
+  Counts counts = run_bounded(pipe_allocations(), 30.0);
   if (counts.allocations != 0) print_first_stack();
   EXPECT_EQ(counts.allocations, 0u) << "heap allocations in " << counted_round_trips
                                     << " pipe round trips (the first one's stack is on stderr)";

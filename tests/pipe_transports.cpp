@@ -14,15 +14,16 @@
 namespace {
 
 using namespace pipe_test;
-using aiocpp::testing::LoopTest;
+using aiocpp::testing::BackendLoopTest;
 
 using Calls = std::vector<std::string>;
 
 auto recorder() { return std::make_shared<PipeRecorder>(); }
 
-class PipeTransports : public LoopTest {};
+class PipeTransports : public BackendLoopTest {};
+AIOCPP_TEST_ON_ALL_BACKENDS(PipeTransports);
 
-TEST_F(PipeTransports, ReadPipeDeliversDataThenEofThenConnectionLost) {
+TEST_P(PipeTransports, ReadPipeDeliversDataThenEofThenConnectionLost) {
   run([]() -> Task<void> {
     auto [r, w] = make_pipe();
     auto [transport, protocol] = co_await get_running_loop().connect_read_pipe(recorder, r);
@@ -44,7 +45,7 @@ TEST_F(PipeTransports, ReadPipeDeliversDataThenEofThenConnectionLost) {
   }());
 }
 
-TEST_F(PipeTransports, RegularFilesAreRejectedAndLeftToTheCaller) {
+TEST_P(PipeTransports, RegularFilesAreRejectedAndLeftToTheCaller) {
   char path[] = "/tmp/aiocpp-pipe-XXXXXX";
   int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
@@ -69,7 +70,7 @@ TEST_F(PipeTransports, RegularFilesAreRejectedAndLeftToTheCaller) {
   ::close(fd);
 }
 
-TEST_F(PipeTransports, ReadPipeNeedsAStreamProtocol) {
+TEST_P(PipeTransports, ReadPipeNeedsAStreamProtocol) {
   auto [r, w] = make_pipe();
   run([](int r) -> Task<void> {
     auto base = [] { return std::make_shared<BaseProtocol>(); };
@@ -84,7 +85,7 @@ TEST_F(PipeTransports, ReadPipeNeedsAStreamProtocol) {
   ::close(w);
 }
 
-TEST_F(PipeTransports, PauseReadingStopsDeliveryUntilResumed) {
+TEST_P(PipeTransports, PauseReadingStopsDeliveryUntilResumed) {
   run([]() -> Task<void> {
     auto [r, w] = make_pipe();
     auto [transport, protocol] = co_await get_running_loop().connect_read_pipe(recorder, r);
@@ -105,7 +106,7 @@ TEST_F(PipeTransports, PauseReadingStopsDeliveryUntilResumed) {
   }());
 }
 
-TEST_F(PipeTransports, AFailingDataReceivedIsReportedAndClosesThePipe) {
+TEST_P(PipeTransports, AFailingDataReceivedIsReportedAndClosesThePipe) {
   record_reports();
   run([]() -> Task<void> {
     auto [r, w] = make_pipe();
@@ -120,7 +121,7 @@ TEST_F(PipeTransports, AFailingDataReceivedIsReportedAndClosesThePipe) {
   EXPECT_EQ(reports_[0].message, "Fatal error: protocol.data_received() call failed.");
 }
 
-TEST_F(PipeTransports, WritePipeWritesAtOnceAndCloseMeansEof) {
+TEST_P(PipeTransports, WritePipeWritesAtOnceAndCloseMeansEof) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     auto [r, w] = make_pipe();
@@ -143,7 +144,7 @@ TEST_F(PipeTransports, WritePipeWritesAtOnceAndCloseMeansEof) {
   }());
 }
 
-TEST_F(PipeTransports, WritePipeBuffersPausesAndResumesAtTheWatermarks) {
+TEST_P(PipeTransports, WritePipeBuffersPausesAndResumesAtTheWatermarks) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     auto [r, w] = make_pipe();
@@ -183,7 +184,7 @@ TEST_F(PipeTransports, WritePipeBuffersPausesAndResumesAtTheWatermarks) {
   }());
 }
 
-TEST_F(PipeTransports, TheReaderClosingIsNoticedWithoutWriting) {
+TEST_P(PipeTransports, TheReaderClosingIsNoticedWithoutWriting) {
   run([]() -> Task<void> {
     auto [r, w] = make_pipe();
     auto [writer, out] = co_await get_running_loop().connect_write_pipe(recorder, w);
@@ -195,7 +196,7 @@ TEST_F(PipeTransports, TheReaderClosingIsNoticedWithoutWriting) {
   }());
 }
 
-TEST_F(PipeTransports, WritingToAPipeWithoutReaderIsABrokenPipe) {
+TEST_P(PipeTransports, WritingToAPipeWithoutReaderIsABrokenPipe) {
   run([]() -> Task<void> {
     auto [r, w] = make_pipe();
     auto [writer, out] = co_await get_running_loop().connect_write_pipe(recorder, w);
@@ -206,7 +207,7 @@ TEST_F(PipeTransports, WritingToAPipeWithoutReaderIsABrokenPipe) {
   }());
 }
 
-TEST_F(PipeTransports, TheReaderLeavingWithDataBufferedIsABrokenPipe) {
+TEST_P(PipeTransports, TheReaderLeavingWithDataBufferedIsABrokenPipe) {
   run([]() -> Task<void> {
     auto [r, w] = make_pipe();
     auto [writer, out] = co_await get_running_loop().connect_write_pipe(recorder, w);
@@ -219,7 +220,7 @@ TEST_F(PipeTransports, TheReaderLeavingWithDataBufferedIsABrokenPipe) {
   }());
 }
 
-TEST_F(PipeTransports, AbortDropsTheBuffer) {
+TEST_P(PipeTransports, AbortDropsTheBuffer) {
   run([]() -> Task<void> {
     auto [r, w] = make_pipe();
     auto [writer, out] = co_await get_running_loop().connect_write_pipe(recorder, w);
@@ -233,7 +234,7 @@ TEST_F(PipeTransports, AbortDropsTheBuffer) {
   }());
 }
 
-TEST_F(PipeTransports, WriteEofFlushesFirst) {
+TEST_P(PipeTransports, WriteEofFlushesFirst) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     auto [r, w] = make_pipe();
@@ -252,7 +253,7 @@ TEST_F(PipeTransports, WriteEofFlushesFirst) {
 
 // asyncio drops (and counts) a write made after write_eof(); the data
 // buffered before it must still go out, and connection_lost still come.
-TEST_F(PipeTransports, AWriteAfterWriteEofIsDroppedAndTheRestStillFlushes) {
+TEST_P(PipeTransports, AWriteAfterWriteEofIsDroppedAndTheRestStillFlushes) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     auto [r, w] = make_pipe();
@@ -270,7 +271,7 @@ TEST_F(PipeTransports, AWriteAfterWriteEofIsDroppedAndTheRestStillFlushes) {
   }());
 }
 
-TEST_F(PipeTransports, Fifos) {
+TEST_P(PipeTransports, Fifos) {
   char dir[] = "/tmp/aiocpp-fifo-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   std::string path = std::string(dir) + "/fifo";
@@ -290,7 +291,7 @@ TEST_F(PipeTransports, Fifos) {
   ::rmdir(dir);
 }
 
-TEST_F(PipeTransports, PtysAreCharacterDevicesAndTheirHangUpIsQuiet) {
+TEST_P(PipeTransports, PtysAreCharacterDevicesAndTheirHangUpIsQuiet) {
   record_reports();
   int master, slave;
   ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
@@ -319,7 +320,7 @@ TEST_F(PipeTransports, PtysAreCharacterDevicesAndTheirHangUpIsQuiet) {
   EXPECT_TRUE(reports_.empty()) << "EIO on a pty is how it hangs up, not an error to report";
 }
 
-TEST_F(PipeTransports, SocketsWorkAsPipesToo) {
+TEST_P(PipeTransports, SocketsWorkAsPipesToo) {
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   run([](int a, int b) -> Task<void> {
@@ -335,7 +336,7 @@ TEST_F(PipeTransports, SocketsWorkAsPipesToo) {
   }(sv[0], sv[1]));
 }
 
-TEST_F(PipeTransports, AFailingConnectionMadeFailsTheCallAndClosesTheDescriptor) {
+TEST_P(PipeTransports, AFailingConnectionMadeFailsTheCallAndClosesTheDescriptor) {
   record_reports();
   struct Failing : PipeRecorder {
     void connection_made(ReadTransport&) override { throw std::runtime_error("no"); }
@@ -358,7 +359,7 @@ TEST_F(PipeTransports, AFailingConnectionMadeFailsTheCallAndClosesTheDescriptor)
   EXPECT_EQ(reports_[0].message, "Fatal error: protocol.connection_made() call failed.");
 }
 
-TEST_F(PipeTransports, ClosingTheLoopReleasesOpenPipes) {
+TEST_P(PipeTransports, ClosingTheLoopReleasesOpenPipes) {
   auto [r, w] = make_pipe();
   auto [r2, w2] = make_pipe();
   std::shared_ptr<ReadTransport> kept;

@@ -13,11 +13,11 @@
 namespace {
 
 using namespace pipe_test;
-using aiocpp::testing::LoopTest;
+using aiocpp::testing::BackendLoopTest;
 using aiocpp::testing::python;
 namespace sp = aiocpp::subprocess;
 
-class SubprocessErrors : public LoopTest {
+class SubprocessErrors : public BackendLoopTest {
  protected:
   // No child may be left behind, even by the loop closing.
   ~SubprocessErrors() override {
@@ -25,6 +25,7 @@ class SubprocessErrors : public LoopTest {
     expect_no_children();
   }
 };
+AIOCPP_TEST_ON_ALL_BACKENDS(SubprocessErrors);
 
 // The std::system_error that `start` fails with (errno 0 when it does not fail).
 Task<std::pair<int, std::string>> os_failure(std::vector<std::string> argv,
@@ -40,7 +41,7 @@ Task<std::pair<int, std::string>> os_failure(std::vector<std::string> argv,
   co_return std::pair<int, std::string>{0, ""};
 }
 
-TEST_F(SubprocessErrors, AMissingProgramIsENOENTFromSubprocessExec) {
+TEST_P(SubprocessErrors, AMissingProgramIsENOENTFromSubprocessExec) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/nonexistent/program", "arg"};
     auto [code, what] = co_await os_failure(argv);
@@ -53,7 +54,7 @@ TEST_F(SubprocessErrors, AMissingProgramIsENOENTFromSubprocessExec) {
   }());
 }
 
-TEST_F(SubprocessErrors, AFileThatIsNotExecutableIsEACCES) {
+TEST_P(SubprocessErrors, AFileThatIsNotExecutableIsEACCES) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/etc/passwd"};
     auto [code, what] = co_await os_failure(argv);
@@ -61,7 +62,7 @@ TEST_F(SubprocessErrors, AFileThatIsNotExecutableIsEACCES) {
   }());
 }
 
-TEST_F(SubprocessErrors, ABadCwdIsReportedWithItsErrno) {
+TEST_P(SubprocessErrors, ABadCwdIsReportedWithItsErrno) {
   run([]() -> Task<void> {
     SubprocessOptions options;
     options.cwd = "/nonexistent/directory";
@@ -72,7 +73,7 @@ TEST_F(SubprocessErrors, ABadCwdIsReportedWithItsErrno) {
   }());
 }
 
-TEST_F(SubprocessErrors, BadArgumentsAreValueErrors) {
+TEST_P(SubprocessErrors, BadArgumentsAreValueErrors) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     auto rejects = [&loop](std::vector<std::string> argv, SubprocessOptions options,
@@ -124,7 +125,7 @@ static_assert(ShellAccepts<std::string>);
 static_assert(!ShellAccepts<std::vector<std::string>>);
 static_assert(!ShellAccepts<std::initializer_list<const char*>>);
 
-TEST_F(SubprocessErrors, SignalsToAChildThatHasExitedAreESRCH) {
+TEST_P(SubprocessErrors, SignalsToAChildThatHasExitedAreESRCH) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/bin/true"};
     auto [transport, protocol] = co_await get_running_loop().subprocess_exec(proc_recorder, argv);
@@ -142,7 +143,7 @@ TEST_F(SubprocessErrors, SignalsToAChildThatHasExitedAreESRCH) {
   }());
 }
 
-TEST_F(SubprocessErrors, TerminateAndKillARunningChild) {
+TEST_P(SubprocessErrors, TerminateAndKillARunningChild) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     std::vector<std::string> argv{"/bin/sleep", "30"};
@@ -157,7 +158,7 @@ TEST_F(SubprocessErrors, TerminateAndKillARunningChild) {
   }());
 }
 
-TEST_F(SubprocessErrors, CloseKillsARunningChild) {
+TEST_P(SubprocessErrors, CloseKillsARunningChild) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/bin/sleep", "30"};
     auto [transport, protocol] = co_await get_running_loop().subprocess_exec(proc_recorder, argv);
@@ -171,7 +172,7 @@ TEST_F(SubprocessErrors, CloseKillsARunningChild) {
   }());
 }
 
-TEST_F(SubprocessErrors, CancellingSubprocessExecKillsAndReapsTheChild) {
+TEST_P(SubprocessErrors, CancellingSubprocessExecKillsAndReapsTheChild) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     std::vector<std::string> argv{"/bin/sleep", "30"};
@@ -197,7 +198,7 @@ TEST_F(SubprocessErrors, CancellingSubprocessExecKillsAndReapsTheChild) {
   }());
 }
 
-TEST_F(SubprocessErrors, WritingToTheStdinOfAChildThatClosedItIsABrokenPipe) {
+TEST_P(SubprocessErrors, WritingToTheStdinOfAChildThatClosedItIsABrokenPipe) {
   run([]() -> Task<void> {
     // The child closes its stdin, says so, and waits for us to go on.
     std::vector<std::string> argv{"/bin/sh", "-c", "exec 0<&-; echo ready; exec sleep 30"};
@@ -214,7 +215,7 @@ TEST_F(SubprocessErrors, WritingToTheStdinOfAChildThatClosedItIsABrokenPipe) {
   }());
 }
 
-TEST_F(SubprocessErrors, WritingToStdinAfterTheChildExitedIsHarmless) {
+TEST_P(SubprocessErrors, WritingToStdinAfterTheChildExitedIsHarmless) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/bin/true"};
     auto [transport, protocol] = co_await get_running_loop().subprocess_exec(proc_recorder, argv);
@@ -227,7 +228,7 @@ TEST_F(SubprocessErrors, WritingToStdinAfterTheChildExitedIsHarmless) {
   }());
 }
 
-TEST_F(SubprocessErrors, ClosingTheLoopKillsAndReapsARunningChild) {
+TEST_P(SubprocessErrors, ClosingTheLoopKillsAndReapsARunningChild) {
   std::shared_ptr<SubprocessTransport> kept;
   run([](std::shared_ptr<SubprocessTransport>& kept) -> Task<void> {
     std::vector<std::string> argv{"/bin/sleep", "30"};

@@ -13,13 +13,13 @@
 namespace {
 
 using namespace pipe_test;
-using aiocpp::testing::LoopTest;
+using aiocpp::testing::BackendLoopTest;
 using aiocpp::testing::python;
 namespace sp = aiocpp::subprocess;
 
 using Calls = std::vector<std::string>;
 
-class SubprocessExec : public LoopTest {
+class SubprocessExec : public BackendLoopTest {
  protected:
   // No child may be left behind, even by the loop closing.
   ~SubprocessExec() override {
@@ -27,6 +27,7 @@ class SubprocessExec : public LoopTest {
     expect_no_children();
   }
 };
+AIOCPP_TEST_ON_ALL_BACKENDS(SubprocessExec);
 
 // Index of `call` in `calls`, or -1.
 int at(const Calls& calls, const std::string& call) {
@@ -50,7 +51,7 @@ Task<std::shared_ptr<ProcRecorder>> run_to_end(std::vector<std::string> argv,
   co_return protocol;
 }
 
-TEST_F(SubprocessExec, CatEchoesItsStdinInAsyncioOrder) {
+TEST_P(SubprocessExec, CatEchoesItsStdinInAsyncioOrder) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     std::vector<std::string> argv{"/bin/cat"};
@@ -83,7 +84,7 @@ TEST_F(SubprocessExec, CatEchoesItsStdinInAsyncioOrder) {
   }());
 }
 
-TEST_F(SubprocessExec, ShellCommandsWithStdoutStderrAndExitCode) {
+TEST_P(SubprocessExec, ShellCommandsWithStdoutStderrAndExitCode) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     auto [transport, protocol] =
@@ -96,7 +97,7 @@ TEST_F(SubprocessExec, ShellCommandsWithStdoutStderrAndExitCode) {
   }());
 }
 
-TEST_F(SubprocessExec, ReturnCodeOfASignalIsNegative) {
+TEST_P(SubprocessExec, ReturnCodeOfASignalIsNegative) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/bin/sh", "-c", "kill -9 $$"};
     auto p = co_await run_to_end(argv);
@@ -104,7 +105,7 @@ TEST_F(SubprocessExec, ReturnCodeOfASignalIsNegative) {
   }());
 }
 
-TEST_F(SubprocessExec, StderrCanGoToStdout) {
+TEST_P(SubprocessExec, StderrCanGoToStdout) {
   run([]() -> Task<void> {
     SubprocessOptions options{.stderr_ = sp::STDOUT};
     std::vector<std::string> argv{"/bin/sh", "-c", "echo a; echo b >&2; echo c"};
@@ -118,7 +119,7 @@ TEST_F(SubprocessExec, StderrCanGoToStdout) {
   }());
 }
 
-TEST_F(SubprocessExec, DevnullForEachStream) {
+TEST_P(SubprocessExec, DevnullForEachStream) {
   run([]() -> Task<void> {
     SubprocessOptions quiet{.stdin_ = sp::DEVNULL, .stdout_ = sp::DEVNULL, .stderr_ = sp::DEVNULL};
     EventLoop& loop = get_running_loop();
@@ -131,7 +132,7 @@ TEST_F(SubprocessExec, DevnullForEachStream) {
   }());
 }
 
-TEST_F(SubprocessExec, DevStdinIsARealPipe) {
+TEST_P(SubprocessExec, DevStdinIsARealPipe) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/bin/sh", "-c", "cat /dev/stdin"};
     auto p = co_await run_to_end(argv, {}, "via /dev/stdin");
@@ -140,7 +141,7 @@ TEST_F(SubprocessExec, DevStdinIsARealPipe) {
   }());
 }
 
-TEST_F(SubprocessExec, ADescriptorOfOursBecomesTheChildsStdout) {
+TEST_P(SubprocessExec, ADescriptorOfOursBecomesTheChildsStdout) {
   auto [r, w] = make_pipe();
   run([](int w) -> Task<void> {
     SubprocessOptions options{.stdin_ = sp::DEVNULL, .stdout_ = w};
@@ -155,7 +156,7 @@ TEST_F(SubprocessExec, ADescriptorOfOursBecomesTheChildsStdout) {
   ::close(r);
 }
 
-TEST_F(SubprocessExec, CwdAndEnvironment) {
+TEST_P(SubprocessExec, CwdAndEnvironment) {
   run([]() -> Task<void> {
     SubprocessOptions options;
     options.cwd = "/tmp";
@@ -168,7 +169,7 @@ TEST_F(SubprocessExec, CwdAndEnvironment) {
 }
 
 // Python's user / group / extra_groups: the child runs with exactly these ids.
-TEST_F(SubprocessExec, UserGroupAndExtraGroups) {
+TEST_P(SubprocessExec, UserGroupAndExtraGroups) {
   if (::geteuid() != 0) GTEST_SKIP() << "changing the user needs root";
   run([]() -> Task<void> {
     SubprocessOptions options;
@@ -182,7 +183,7 @@ TEST_F(SubprocessExec, UserGroupAndExtraGroups) {
   }());
 }
 
-TEST_F(SubprocessExec, TheProgramIsLookedUpInPath) {
+TEST_P(SubprocessExec, TheProgramIsLookedUpInPath) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"true"};
     auto p = co_await run_to_end(argv);
@@ -195,7 +196,7 @@ TEST_F(SubprocessExec, TheProgramIsLookedUpInPath) {
   }());
 }
 
-TEST_F(SubprocessExec, BigDataBothWaysThroughPython) {
+TEST_P(SubprocessExec, BigDataBothWaysThroughPython) {
   run(
       []() -> Task<void> {
         const std::string data = pattern(2 << 20);
@@ -211,7 +212,7 @@ TEST_F(SubprocessExec, BigDataBothWaysThroughPython) {
       60);
 }
 
-TEST_F(SubprocessExec, PassFdsKeepsDescriptorsOthersAreClosed) {
+TEST_P(SubprocessExec, PassFdsKeepsDescriptorsOthersAreClosed) {
   auto [r, w] = make_pipe();
   int kept = fcntl(w, F_DUPFD, 50);  // not close-on-exec
   run([](int kept) -> Task<void> {
@@ -242,7 +243,7 @@ TEST_F(SubprocessExec, PassFdsKeepsDescriptorsOthersAreClosed) {
   ::close(r);
 }
 
-TEST_F(SubprocessExec, ProcessExitedWaitsForPipesAGrandchildHoldsOpen) {
+TEST_P(SubprocessExec, ProcessExitedWaitsForPipesAGrandchildHoldsOpen) {
   run([]() -> Task<void> {
     // The shell exits at once; its background child keeps stdout open a while.
     std::vector<std::string> argv{"/bin/sh", "-c", "(sleep 0.3; echo late) & echo early"};
@@ -256,7 +257,7 @@ TEST_F(SubprocessExec, ProcessExitedWaitsForPipesAGrandchildHoldsOpen) {
 
 // Kernels without pidfd_open: a thread per child waits for it without
 // reaping it, and the loop reaps exactly that pid.
-TEST_F(SubprocessExec, WithoutPidfdsAWaiterThreadWatchesTheChild) {
+TEST_P(SubprocessExec, WithoutPidfdsAWaiterThreadWatchesTheChild) {
   struct Force {
     Force() { detail::ChildProcess::force_thread_watcher = true; }
     ~Force() { detail::ChildProcess::force_thread_watcher = false; }
@@ -279,7 +280,7 @@ TEST_F(SubprocessExec, WithoutPidfdsAWaiterThreadWatchesTheChild) {
 }
 
 // asyncio forwards the stdin pipe's flow control to the subprocess protocol.
-TEST_F(SubprocessExec, StdinFlowControlReachesTheProtocol) {
+TEST_P(SubprocessExec, StdinFlowControlReachesTheProtocol) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     std::vector<std::string> argv{python(), "-c",
@@ -302,7 +303,7 @@ TEST_F(SubprocessExec, StdinFlowControlReachesTheProtocol) {
 
 // Our ends of the pipes are non-blocking (the loop must never block on
 // them); the child's ends are left blocking, as a program expects.
-TEST_F(SubprocessExec, OurPipeEndsAreNonBlockingTheChildsAreNot) {
+TEST_P(SubprocessExec, OurPipeEndsAreNonBlockingTheChildsAreNot) {
   run([]() -> Task<void> {
     EventLoop& loop = get_running_loop();
     std::vector<std::string> argv{python(), "-c",
@@ -322,7 +323,7 @@ TEST_F(SubprocessExec, OurPipeEndsAreNonBlockingTheChildsAreNot) {
 
 namespace {
 
-TEST_F(SubprocessExec, AnotherChildsExitStatusIsLeftForItsOwner) {
+TEST_P(SubprocessExec, AnotherChildsExitStatusIsLeftForItsOwner) {
   // A child that is not the loop's, exited before and during the loop's work.
   pid_t other = fork();
   if (other == 0) _exit(42);

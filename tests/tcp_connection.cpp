@@ -8,7 +8,6 @@
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 namespace {
 
@@ -46,7 +45,9 @@ bool contains(const std::system_error& e, const std::string& text) {
   return std::string(e.what()).find(text) != std::string::npos;
 }
 
-TEST(TcpConnection, ConnectsToAHostName) {
+AIOCPP_BACKEND_SUITE(TcpConnection);
+
+TEST_P(TcpConnection, ConnectsToAHostName) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto server = co_await echo_server();
@@ -62,7 +63,7 @@ TEST(TcpConnection, ConnectsToAHostName) {
   }());
 }
 
-TEST(TcpConnection, BindsToLocalAddr) {
+TEST_P(TcpConnection, BindsToLocalAddr) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto server = co_await echo_server();
@@ -79,7 +80,7 @@ TEST(TcpConnection, BindsToLocalAddr) {
   }());
 }
 
-TEST(TcpConnection, LocalAddrErrors) {
+TEST_P(TcpConnection, LocalAddrErrors) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -103,7 +104,7 @@ TEST(TcpConnection, LocalAddrErrors) {
   }());
 }
 
-TEST(TcpConnection, WrapsAConnectedSocket) {
+TEST_P(TcpConnection, WrapsAConnectedSocket) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto server = co_await echo_server();
@@ -121,7 +122,7 @@ TEST(TcpConnection, WrapsAConnectedSocket) {
   }());
 }
 
-TEST(TcpConnection, RefusedConnectionNamesTheAddress) {
+TEST_P(TcpConnection, RefusedConnectionNamesTheAddress) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     // A bound socket that does not listen: its port refuses connections.
@@ -142,7 +143,7 @@ TEST(TcpConnection, RefusedConnectionNamesTheAddress) {
   }());
 }
 
-TEST(TcpConnection, UnknownHostRaisesAGetaddrinfoError) {
+TEST_P(TcpConnection, UnknownHostRaisesAGetaddrinfoError) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto error = co_await os_error_of(
@@ -155,7 +156,7 @@ TEST(TcpConnection, UnknownHostRaisesAGetaddrinfoError) {
   }());
 }
 
-TEST(TcpConnection, InvalidArgumentsRaiseValueError) {
+TEST_P(TcpConnection, InvalidArgumentsRaiseValueError) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -186,7 +187,7 @@ TEST(TcpConnection, InvalidArgumentsRaiseValueError) {
   }());
 }
 
-TEST(TcpConnection, FailingProtocolFactoryLeavesNoDescriptor) {
+TEST_P(TcpConnection, FailingProtocolFactoryLeavesNoDescriptor) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -239,7 +240,7 @@ struct FullBacklog {
   }
 };
 
-TEST(TcpConnection, CancellingAPendingConnectLeavesNoDescriptor) {
+TEST_P(TcpConnection, CancellingAPendingConnectLeavesNoDescriptor) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -282,7 +283,7 @@ TEST(TcpConnection, CancellingAPendingConnectLeavesNoDescriptor) {
 
 // Cancelled while waiting for connection_made (asyncio: the transport is
 // closed, the protocol still sees connection_made then connection_lost).
-TEST(TcpConnection, CancellingWhileConnectionMadeIsPending) {
+TEST_P(TcpConnection, CancellingWhileConnectionMadeIsPending) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -315,7 +316,7 @@ TEST(TcpConnection, CancellingWhileConnectionMadeIsPending) {
   }());
 }
 
-TEST(TcpConnection, CancellingDuringResolutionOrBeforeStartLeavesNoDescriptor) {
+TEST_P(TcpConnection, CancellingDuringResolutionOrBeforeStartLeavesNoDescriptor) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -346,10 +347,10 @@ TEST(TcpConnection, CancellingDuringResolutionOrBeforeStartLeavesNoDescriptor) {
 }
 
 // Closing a loop (not through aiocpp::run) while a connect is in progress.
-TEST(TcpConnection, ClosingTheLoopWithAPendingConnect) {
+TEST_P(TcpConnection, ClosingTheLoopWithAPendingConnect) {
   FdLeakCheck fds;
   FullBacklog full;
-  auto loop = new_event_loop();
+  auto loop = new_event_loop(loop_options());
   Task<Connection<Recorder>> connecting;
   loop->run_until_complete([](Task<Connection<Recorder>>* connecting, int port) -> Task<void> {
     auto& loop = get_running_loop();

@@ -10,7 +10,6 @@ using namespace tcp_test;
 using aiocpp::detail::AddrInfo;
 using aiocpp::detail::UniqueFd;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 AddrInfo info(const char* ip, int port) {
   SocketAddress address = SocketAddress::from_ip(ip, port);
@@ -34,7 +33,9 @@ struct BlackHole {
   ~BlackHole() { close(filler); }
 };
 
-TEST(HappyEyeballs, InterleaveAlternatesFamiliesKeepingTheirOrder) {
+AIOCPP_BACKEND_SUITE(HappyEyeballs);
+
+TEST_P(HappyEyeballs, InterleaveAlternatesFamiliesKeepingTheirOrder) {
   std::vector<AddrInfo> infos = {info("::1", 1), info("::1", 2), info("127.0.0.1", 3),
                                  info("127.0.0.1", 4), info("::1", 5)};
   auto ports = [](const std::vector<AddrInfo>& v) {
@@ -47,7 +48,7 @@ TEST(HappyEyeballs, InterleaveAlternatesFamiliesKeepingTheirOrder) {
   EXPECT_EQ(ports(detail::interleave_addrinfos({}, 1)), std::vector<int>{});
 }
 
-TEST(HappyEyeballs, AnUnreachableFirstAddressDoesNotHoldTheConnectionUp) {
+TEST_P(HappyEyeballs, AnUnreachableFirstAddressDoesNotHoldTheConnectionUp) {
   FdLeakCheck fds;
   BlackHole hole;
   run_bounded([](int hole_port) -> Task<void> {
@@ -72,7 +73,7 @@ TEST(HappyEyeballs, AnUnreachableFirstAddressDoesNotHoldTheConnectionUp) {
   }(hole.port));
 }
 
-TEST(HappyEyeballs, AFailureStartsTheNextAttemptWithoutWaitingForTheDelay) {
+TEST_P(HappyEyeballs, AFailureStartsTheNextAttemptWithoutWaitingForTheDelay) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -98,7 +99,7 @@ TEST(HappyEyeballs, AFailureStartsTheNextAttemptWithoutWaitingForTheDelay) {
   }());
 }
 
-TEST(HappyEyeballs, WhenEveryAttemptFailsTheErrorsAreCombined) {
+TEST_P(HappyEyeballs, WhenEveryAttemptFailsTheErrorsAreCombined) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -122,7 +123,7 @@ TEST(HappyEyeballs, WhenEveryAttemptFailsTheErrorsAreCombined) {
   }());
 }
 
-TEST(HappyEyeballs, CreateConnectionUsesItAndCancellingClosesEveryAttempt) {
+TEST_P(HappyEyeballs, CreateConnectionUsesItAndCancellingClosesEveryAttempt) {
   FdLeakCheck fds;
   BlackHole hole;
   run_bounded([](int hole_port) -> Task<void> {
@@ -158,7 +159,7 @@ TEST(HappyEyeballs, CreateConnectionUsesItAndCancellingClosesEveryAttempt) {
   }(hole.port));
 }
 
-TEST(HappyEyeballs, NegativeOptionsAreValueErrors) {
+TEST_P(HappyEyeballs, NegativeOptionsAreValueErrors) {
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
     auto factory = [] { return std::make_shared<Recorder>(); };

@@ -3,12 +3,12 @@
 // exception escaping a protocol method does: it closes that connection only.
 
 #include <stdexcept>
+#include <tuple>
 
 #include "tcp_helpers.hpp"
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 namespace {
 
@@ -20,7 +20,9 @@ void record_soon(std::shared_ptr<Recorder> p) {
   get_running_loop().call_soon([p] { p->calls.push_back("soon"); });
 }
 
-TEST(TcpProtocolOrder, ProtocolCallsInOrderAndConnectionMadeIsScheduled) {
+AIOCPP_BACKEND_SUITE(TcpProtocolOrder);
+
+TEST_P(TcpProtocolOrder, ProtocolCallsInOrderAndConnectionMadeIsScheduled) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -55,7 +57,7 @@ TEST(TcpProtocolOrder, ProtocolCallsInOrderAndConnectionMadeIsScheduled) {
   }());
 }
 
-TEST(TcpProtocolOrder, ServerConnectionMadeIsScheduledAfterTheFactory) {
+TEST_P(TcpProtocolOrder, ServerConnectionMadeIsScheduledAfterTheFactory) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -127,7 +129,7 @@ class BufferedRecorder : public BufferedProtocol {
   char buffer_[7];
 };
 
-TEST(TcpProtocolOrder, BufferedProtocolCallsInOrder) {
+TEST_P(TcpProtocolOrder, BufferedProtocolCallsInOrder) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -164,7 +166,7 @@ TEST(TcpProtocolOrder, BufferedProtocolCallsInOrder) {
   }());
 }
 
-TEST(TcpProtocolOrder, EofReceivedTrueKeepsTheConnectionHalfOpen) {
+TEST_P(TcpProtocolOrder, EofReceivedTrueKeepsTheConnectionHalfOpen) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -224,7 +226,9 @@ struct ThrowCase {
 
 void PrintTo(const ThrowCase& c, std::ostream* os) { *os << c.where; }
 
-class TcpProtocolException : public ::testing::TestWithParam<ThrowCase> {};
+// Each case on each backend.
+class TcpProtocolException
+    : public ::testing::TestWithParam<std::tuple<ThrowCase, aiocpp::Backend>> {};
 
 // The first accepted connection throws in `where`; a second one, open at the
 // same time, keeps working both ways.
@@ -285,25 +289,34 @@ Task<void> check_exception_closes_only_that_connection(ThrowCase tc) {
 
 TEST_P(TcpProtocolException, ClosesThatConnectionOnly) {
   FdLeakCheck fds;
-  ThrowCase tc = GetParam();
+  auto [tc, backend] = GetParam();
+  LoopOptions loop{.backend = backend};
   bool buffered = std::string(tc.where) == "GB" || std::string(tc.where) == "BU";
   if (buffered) {
-    run_bounded(check_exception_closes_only_that_connection<BufferedRecorder>(tc));
+    aiocpp::testing::run_bounded(check_exception_closes_only_that_connection<BufferedRecorder>(tc),
+                                 10.0, loop);
   } else {
-    run_bounded(check_exception_closes_only_that_connection<Thrower>(tc));
+    aiocpp::testing::run_bounded(check_exception_closes_only_that_connection<Thrower>(tc), 10.0,
+                                 loop);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Tcp, TcpProtocolException,
-    ::testing::Values(ThrowCase{"CM", "Fatal error: protocol.connection_made() call failed."},
-                      ThrowCase{"DR", "Fatal error: protocol.data_received() call failed."},
-                      ThrowCase{"ER", "Fatal error: protocol.eof_received() call failed."},
-                      ThrowCase{"GB", "Fatal error: protocol.get_buffer() call failed."},
-                      ThrowCase{"BU", "Fatal error: protocol.buffer_updated() call failed."}),
-    [](const ::testing::TestParamInfo<ThrowCase>& info) { return std::string(info.param.where); });
+    ::testing::Combine(
+        ::testing::Values(ThrowCase{"CM", "Fatal error: protocol.connection_made() call failed."},
+                          ThrowCase{"DR", "Fatal error: protocol.data_received() call failed."},
+                          ThrowCase{"ER", "Fatal error: protocol.eof_received() call failed."},
+                          ThrowCase{"GB", "Fatal error: protocol.get_buffer() call failed."},
+                          ThrowCase{"BU", "Fatal error: protocol.buffer_updated() call failed."}),
+        ::testing::ValuesIn(aiocpp::testing::all_backends())),
+    [](const ::testing::TestParamInfo<TcpProtocolException::ParamType>& info) {
+      // "CM_selector": gtest allows no '/' inside a parameter's name.
+      return std::string(std::get<0>(info.param).where) + "_" +
+             aiocpp::testing::backend_name(std::get<1>(info.param));
+    });
 
-TEST(TcpProtocolOrder, EmptyBufferFromGetBufferIsAFatalError) {
+TEST_P(TcpProtocolOrder, EmptyBufferFromGetBufferIsAFatalError) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -326,7 +339,7 @@ TEST(TcpProtocolOrder, EmptyBufferFromGetBufferIsAFatalError) {
   }());
 }
 
-TEST(TcpProtocolOrder, ConnectionMadeThrowingFailsCreateConnection) {
+TEST_P(TcpProtocolOrder, ConnectionMadeThrowingFailsCreateConnection) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -368,7 +381,7 @@ class ThrowsInConnectionLost : public Recorder {
 
 // asyncio calls connection_lost from a plain callback: what it throws goes to
 // the exception handler, and the socket is closed all the same.
-TEST(TcpProtocolOrder, ConnectionLostThrowingStillReleasesTheConnection) {
+TEST_P(TcpProtocolOrder, ConnectionLostThrowingStillReleasesTheConnection) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -411,7 +424,7 @@ class NotAStreamProtocol : public aiocpp::DatagramProtocol {
 constexpr const char* wrong_kind =
     "Fatal error: the protocol is neither a Protocol nor a BufferedProtocol.";
 
-TEST(TcpProtocolOrder, ProtocolOfTheWrongKindFailsCreateConnection) {
+TEST_P(TcpProtocolOrder, ProtocolOfTheWrongKindFailsCreateConnection) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -440,7 +453,7 @@ TEST(TcpProtocolOrder, ProtocolOfTheWrongKindFailsCreateConnection) {
   }());
 }
 
-TEST(TcpProtocolOrder, ServerProtocolOfTheWrongKindClosesThatConnection) {
+TEST_P(TcpProtocolOrder, ServerProtocolOfTheWrongKindClosesThatConnection) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -462,7 +475,7 @@ TEST(TcpProtocolOrder, ServerProtocolOfTheWrongKindClosesThatConnection) {
   }());
 }
 
-TEST(TcpProtocolOrder, SetProtocolOfTheWrongKindFailsAtTheNextData) {
+TEST_P(TcpProtocolOrder, SetProtocolOfTheWrongKindFailsAtTheNextData) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto log = HandlerLog::install();

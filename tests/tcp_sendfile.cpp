@@ -9,9 +9,10 @@ namespace {
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
-TEST(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
+AIOCPP_BACKEND_SUITE(TcpSendfile);
+
+TEST_P(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
   FdLeakCheck fds;
   run_bounded(
       []() -> Task<void> {
@@ -51,7 +52,7 @@ TEST(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
       30);
 }
 
-TEST(TcpSendfile, OffsetAndCount) {
+TEST_P(TcpSendfile, OffsetAndCount) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -67,7 +68,7 @@ TEST(TcpSendfile, OffsetAndCount) {
   }());
 }
 
-TEST(TcpSendfile, APipeGoesThroughTheFallbackUnlessItIsDisabled) {
+TEST_P(TcpSendfile, APipeGoesThroughTheFallbackUnlessItIsDisabled) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -94,7 +95,7 @@ TEST(TcpSendfile, APipeGoesThroughTheFallbackUnlessItIsDisabled) {
   }());
 }
 
-TEST(TcpSendfile, ClosingTransportsAndBadArgumentsAreRefused) {
+TEST_P(TcpSendfile, ClosingTransportsAndBadArgumentsAreRefused) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -114,7 +115,7 @@ TEST(TcpSendfile, ClosingTransportsAndBadArgumentsAreRefused) {
   }());
 }
 
-TEST(TcpSendfile, APeerThatResetsMidTransferFailsTheTransferNotTheLoop) {
+TEST_P(TcpSendfile, APeerThatResetsMidTransferFailsTheTransferNotTheLoop) {
   FdLeakCheck fds;
   run_bounded(
       []() -> Task<void> {

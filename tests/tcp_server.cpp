@@ -8,7 +8,6 @@
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 namespace {
 
@@ -50,7 +49,9 @@ int int_option(int fd, int level, int name) {
   return value != 0 ? 1 : 0;
 }
 
-TEST(TcpServer, ReuseAddressCanBeTurnedOff) {
+AIOCPP_BACKEND_SUITE(TcpServer);
+
+TEST_P(TcpServer, ReuseAddressCanBeTurnedOff) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     Acceptor<> acceptor;
@@ -62,7 +63,7 @@ TEST(TcpServer, ReuseAddressCanBeTurnedOff) {
   }());
 }
 
-TEST(TcpServer, ListensOnIpv4LoopbackWithAnEphemeralPort) {
+TEST_P(TcpServer, ListensOnIpv4LoopbackWithAnEphemeralPort) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -82,7 +83,7 @@ TEST(TcpServer, ListensOnIpv4LoopbackWithAnEphemeralPort) {
   }());
 }
 
-TEST(TcpServer, ListensOnIpv6Loopback) {
+TEST_P(TcpServer, ListensOnIpv6Loopback) {
   if (!have_ipv6()) GTEST_SKIP() << "IPv6 loopback (::1) is not available here";
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
@@ -100,7 +101,7 @@ TEST(TcpServer, ListensOnIpv6Loopback) {
   }());
 }
 
-TEST(TcpServer, ListensOnAListOfHosts) {
+TEST_P(TcpServer, ListensOnAListOfHosts) {
   FdLeakCheck fds;
   bool v6 = have_ipv6();
   run_bounded([](bool v6) -> Task<void> {
@@ -121,7 +122,7 @@ TEST(TcpServer, ListensOnAListOfHosts) {
   }(v6));
 }
 
-TEST(TcpServer, ListensOnAHostName) {
+TEST_P(TcpServer, ListensOnAHostName) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     Acceptor<> acceptor([](Recorder& p) { p.echo = true; });
@@ -137,7 +138,7 @@ TEST(TcpServer, ListensOnAHostName) {
   }());
 }
 
-TEST(TcpServer, EmptyHostListensOnAllInterfaces) {
+TEST_P(TcpServer, EmptyHostListensOnAllInterfaces) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     Acceptor<> acceptor([](Recorder& p) { p.echo = true; });
@@ -163,7 +164,7 @@ TEST(TcpServer, EmptyHostListensOnAllInterfaces) {
   }());
 }
 
-TEST(TcpServer, ReusePortLetsTwoServersShareAPort) {
+TEST_P(TcpServer, ReusePortLetsTwoServersShareAPort) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -186,7 +187,7 @@ TEST(TcpServer, ReusePortLetsTwoServersShareAPort) {
   }());
 }
 
-TEST(TcpServer, ServesAnExistingSocket) {
+TEST_P(TcpServer, ServesAnExistingSocket) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -202,7 +203,7 @@ TEST(TcpServer, ServesAnExistingSocket) {
   }());
 }
 
-TEST(TcpServer, InvalidArgumentsRaiseValueError) {
+TEST_P(TcpServer, InvalidArgumentsRaiseValueError) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -245,7 +246,7 @@ Task<std::optional<std::system_error>> os_error_of(Task<T> task, std::string wha
   co_return std::nullopt;
 }
 
-TEST(TcpServer, BadHostOrPortRaisesSystemError) {
+TEST_P(TcpServer, BadHostOrPortRaisesSystemError) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -270,7 +271,7 @@ TEST(TcpServer, BadHostOrPortRaisesSystemError) {
 
 // asyncio's words, and the errno's text once: "[Errno 98] error while
 // attempting to bind on address ('127.0.0.1', PORT): address already in use".
-TEST(TcpServer, PortInUseMessageIsAsyncios) {
+TEST_P(TcpServer, PortInUseMessageIsAsyncios) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -291,7 +292,7 @@ TEST(TcpServer, PortInUseMessageIsAsyncios) {
   }());
 }
 
-TEST(TcpServer, PortInUseRaisesEaddrinuseNamingTheAddress) {
+TEST_P(TcpServer, PortInUseRaisesEaddrinuseNamingTheAddress) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -318,7 +319,7 @@ TEST(TcpServer, PortInUseRaisesEaddrinuseNamingTheAddress) {
   }());
 }
 
-TEST(TcpServer, ProtocolFactoryFailureIsReportedAndTheServerGoesOn) {
+TEST_P(TcpServer, ProtocolFactoryFailureIsReportedAndTheServerGoesOn) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();

@@ -40,7 +40,6 @@ extern "C" void __ubsan_handle_dynamic_type_cache_miss(void*, void*, void*) __at
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 namespace {
 
@@ -84,7 +83,9 @@ struct FileLimitGuard {
   ~FileLimitGuard() { setrlimit(RLIMIT_NOFILE, &saved); }
 };
 
-TEST(TcpServerEmfile, AcceptSurvivesRunningOutOfDescriptors) {
+AIOCPP_BACKEND_SUITE(TcpServerEmfile);
+
+TEST_P(TcpServerEmfile, AcceptSurvivesRunningOutOfDescriptors) {
   if (ubsan_vptr_checks()) {
     GTEST_SKIP() << "UBSan's vptr check needs free descriptors; "
                     "build without -fsanitize=undefined to run this test";
@@ -125,7 +126,7 @@ TEST(TcpServerEmfile, AcceptSurvivesRunningOutOfDescriptors) {
   }(&limit));
 }
 
-TEST(TcpServerEmfile, AcceptPausesAfterAnInjectedEmfile) {
+TEST_P(TcpServerEmfile, AcceptPausesAfterAnInjectedEmfile) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();

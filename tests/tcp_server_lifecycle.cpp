@@ -4,7 +4,6 @@
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 namespace {
 
@@ -26,7 +25,9 @@ Task<bool> echoes(Transport& t, Recorder& p, std::string text) {
   co_return co_await arrives(p.bytes.at_least(before + text.size()), "echo of " + text);
 }
 
-TEST(TcpServerLifecycle, StartServingLater) {
+AIOCPP_BACKEND_SUITE(TcpServerLifecycle);
+
+TEST_P(TcpServerLifecycle, StartServingLater) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -50,7 +51,7 @@ TEST(TcpServerLifecycle, StartServingLater) {
   }());
 }
 
-TEST(TcpServerLifecycle, CloseStopsAcceptingButKeepsConnections) {
+TEST_P(TcpServerLifecycle, CloseStopsAcceptingButKeepsConnections) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -83,7 +84,7 @@ TEST(TcpServerLifecycle, CloseStopsAcceptingButKeepsConnections) {
   }());
 }
 
-TEST(TcpServerLifecycle, WaitClosedWaitsForClose) {
+TEST_P(TcpServerLifecycle, WaitClosedWaitsForClose) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     Acceptor<> acceptor;
@@ -96,7 +97,7 @@ TEST(TcpServerLifecycle, WaitClosedWaitsForClose) {
   }());
 }
 
-TEST(TcpServerLifecycle, CancellingServeForeverClosesTheServer) {
+TEST_P(TcpServerLifecycle, CancellingServeForeverClosesTheServer) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -146,7 +147,7 @@ TEST(TcpServerLifecycle, CancellingServeForeverClosesTheServer) {
 }
 
 // As in asyncio, Server.close() cancels a running serve_forever.
-TEST(TcpServerLifecycle, CloseEndsServeForever) {
+TEST_P(TcpServerLifecycle, CloseEndsServeForever) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -167,7 +168,7 @@ TEST(TcpServerLifecycle, CloseEndsServeForever) {
   }());
 }
 
-TEST(TcpServerLifecycle, AsyncWithClosesTheServer) {
+TEST_P(TcpServerLifecycle, AsyncWithClosesTheServer) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -208,9 +209,9 @@ TEST(TcpServerLifecycle, AsyncWithClosesTheServer) {
 // Closing a loop (not through aiocpp::run) while a task still waits in
 // wait_closed for a closed server with an open connection: the loop releases
 // the connection; nothing may run any more, and nothing may terminate.
-TEST(TcpServerLifecycle, ClosingTheLoopWithAPendingWaitClosed) {
+TEST_P(TcpServerLifecycle, ClosingTheLoopWithAPendingWaitClosed) {
   FdLeakCheck fds;
-  auto loop = new_event_loop();
+  auto loop = new_event_loop(loop_options());
   Task<void> waiting;
   loop->run_until_complete([](Task<void>* waiting) -> Task<void> {
     auto pair = co_await connect_pair();
@@ -249,7 +250,7 @@ Task<TwoClients> connect_two() {
 
 }  // namespace
 
-TEST(TcpServerLifecycle, CloseClientsClosesEveryAcceptedConnectionAfterItsBufferDrains) {
+TEST_P(TcpServerLifecycle, CloseClientsClosesEveryAcceptedConnectionAfterItsBufferDrains) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     TwoClients t = co_await connect_two();
@@ -268,7 +269,7 @@ TEST(TcpServerLifecycle, CloseClientsClosesEveryAcceptedConnectionAfterItsBuffer
   }());
 }
 
-TEST(TcpServerLifecycle, AbortClientsResetsEveryAcceptedConnection) {
+TEST_P(TcpServerLifecycle, AbortClientsResetsEveryAcceptedConnection) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     TwoClients t = co_await connect_two();

@@ -8,13 +8,14 @@
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 namespace {
 
 using Calls = std::vector<std::string>;
 
-TEST(TcpTransportState, ExtraInfoAndTypedAddresses) {
+AIOCPP_BACKEND_SUITE(TcpTransportState);
+
+TEST_P(TcpTransportState, ExtraInfoAndTypedAddresses) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair();
@@ -50,7 +51,7 @@ TEST(TcpTransportState, ExtraInfoAndTypedAddresses) {
   }());
 }
 
-TEST(TcpTransportState, TcpNoDelayIsSetOnBothEnds) {
+TEST_P(TcpTransportState, TcpNoDelayIsSetOnBothEnds) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair();
@@ -73,7 +74,7 @@ Task<bool> round_trip(Transport& t, Recorder& p) {
   co_return co_await arrives(p.bytes.at_least(before + 4), "echo round trip");
 }
 
-TEST(TcpTransportState, PauseAndResumeReading) {
+TEST_P(TcpTransportState, PauseAndResumeReading) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -107,7 +108,7 @@ TEST(TcpTransportState, PauseAndResumeReading) {
   }());
 }
 
-TEST(TcpTransportState, SetProtocolRedirectsTheConnection) {
+TEST_P(TcpTransportState, SetProtocolRedirectsTheConnection) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair();
@@ -130,7 +131,7 @@ TEST(TcpTransportState, SetProtocolRedirectsTheConnection) {
   }());
 }
 
-TEST(TcpTransportState, CallsAfterConnectionLostAreHarmless) {
+TEST_P(TcpTransportState, CallsAfterConnectionLostAreHarmless) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair();
@@ -169,7 +170,7 @@ class ThrowingFlowControl : public Recorder {
   }
 };
 
-TEST(TcpTransportState, FlowControlExceptionsAreReportedAndTheConnectionGoesOn) {
+TEST_P(TcpTransportState, FlowControlExceptionsAreReportedAndTheConnectionGoesOn) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -210,7 +211,7 @@ TEST(TcpTransportState, FlowControlExceptionsAreReportedAndTheConnectionGoesOn) 
   }());
 }
 
-TEST(TcpTransportState, CloseAndAbortTwiceAreHarmless) {
+TEST_P(TcpTransportState, CloseAndAbortTwiceAreHarmless) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair();
@@ -232,7 +233,7 @@ TEST(TcpTransportState, CloseAndAbortTwiceAreHarmless) {
 
 // --- A peer that resets the connection ----------------------------------------------------
 
-TEST(TcpTransportState, PeerResetArrivesAsConnectionLostWithECONNRESET) {
+TEST_P(TcpTransportState, PeerResetArrivesAsConnectionLostWithECONNRESET) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -258,7 +259,7 @@ TEST(TcpTransportState, PeerResetArrivesAsConnectionLostWithECONNRESET) {
   }());
 }
 
-TEST(TcpTransportState, PeerResetWhileWritingArrivesAsConnectionLost) {
+TEST_P(TcpTransportState, PeerResetWhileWritingArrivesAsConnectionLost) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -293,7 +294,7 @@ TEST(TcpTransportState, PeerResetWhileWritingArrivesAsConnectionLost) {
 
 // A connection reset before the loop even accepted it: accept may return it
 // or not; either way nothing crashes, nothing leaks, and the server goes on.
-TEST(TcpTransportState, ResetBeforeAcceptIsHandled) {
+TEST_P(TcpTransportState, ResetBeforeAcceptIsHandled) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -330,7 +331,7 @@ TEST(TcpTransportState, ResetBeforeAcceptIsHandled) {
 // A connection nobody closed when the loop closes: asyncio's transport closes
 // its socket once it is garbage (with a ResourceWarning); here the loop's own
 // reference would otherwise keep transport, protocol and socket forever.
-TEST(TcpTransportState, ConnectionsLeftOpenDoNotOutliveTheLoop) {
+TEST_P(TcpTransportState, ConnectionsLeftOpenDoNotOutliveTheLoop) {
   FdLeakCheck fds;
   auto kept = run_bounded([]() -> Task<std::shared_ptr<Transport>> {
     auto pair = co_await connect_pair();

@@ -8,7 +8,6 @@
 
 using namespace tcp_test;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 namespace {
 
@@ -24,7 +23,9 @@ void shrink_buffers(Transport& writer, Transport&) {
 
 void pause_peer(Recorder& p) { p.pause_on_connect = true; }
 
-TEST(TcpTransportWrite, SmallWritesAreSentAtOnce) {
+AIOCPP_BACKEND_SUITE(TcpTransportWrite);
+
+TEST_P(TcpTransportWrite, SmallWritesAreSentAtOnce) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair();
@@ -44,7 +45,7 @@ TEST(TcpTransportWrite, SmallWritesAreSentAtOnce) {
 
 // asyncio's writelines is write(b"".join(...)): sent at once too, however
 // many chunks there are.
-TEST(TcpTransportWrite, WritelinesOfManyChunksIsSentAtOnce) {
+TEST_P(TcpTransportWrite, WritelinesOfManyChunksIsSentAtOnce) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair();
@@ -62,7 +63,7 @@ TEST(TcpTransportWrite, WritelinesOfManyChunksIsSentAtOnce) {
   }());
 }
 
-TEST(TcpTransportWrite, BigWritesAreBufferedAndArriveIntactInOrder) {
+TEST_P(TcpTransportWrite, BigWritesAreBufferedAndArriveIntactInOrder) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair(pause_peer);
@@ -97,7 +98,7 @@ TEST(TcpTransportWrite, BigWritesAreBufferedAndArriveIntactInOrder) {
   }());
 }
 
-TEST(TcpTransportWrite, PausesAboveTheDefaultHighWaterMarkAndResumesAtTheLow) {
+TEST_P(TcpTransportWrite, PausesAboveTheDefaultHighWaterMarkAndResumesAtTheLow) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair(pause_peer);
@@ -135,7 +136,7 @@ TEST(TcpTransportWrite, PausesAboveTheDefaultHighWaterMarkAndResumesAtTheLow) {
   }());
 }
 
-TEST(TcpTransportWrite, CustomWriteBufferLimits) {
+TEST_P(TcpTransportWrite, CustomWriteBufferLimits) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair(pause_peer);
@@ -222,7 +223,7 @@ class SlowReader : public Recorder {
   }
 };
 
-TEST(TcpTransportWrite, SlowReaderKeepsTheWriterBounded) {
+TEST_P(TcpTransportWrite, SlowReaderKeepsTheWriterBounded) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -261,7 +262,7 @@ TEST(TcpTransportWrite, SlowReaderKeepsTheWriterBounded) {
   }());
 }
 
-TEST(TcpTransportWrite, CloseFlushesTheBufferFirst) {
+TEST_P(TcpTransportWrite, CloseFlushesTheBufferFirst) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair({}, pause_peer);
@@ -285,7 +286,7 @@ TEST(TcpTransportWrite, CloseFlushesTheBufferFirst) {
   }());
 }
 
-TEST(TcpTransportWrite, AbortDropsTheBuffer) {
+TEST_P(TcpTransportWrite, AbortDropsTheBuffer) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair({}, pause_peer);
@@ -318,7 +319,7 @@ struct LogCapture {
   ~LogCapture() { set_logger(nullptr); }
 };
 
-TEST(TcpTransportWrite, WriteAfterCloseIsIgnored) {
+TEST_P(TcpTransportWrite, WriteAfterCloseIsIgnored) {
   FdLeakCheck fds;
   LogCapture log;
   run_bounded([](LogCapture* log) -> Task<void> {
@@ -339,7 +340,7 @@ TEST(TcpTransportWrite, WriteAfterCloseIsIgnored) {
   }(&log));
 }
 
-TEST(TcpTransportWrite, WriteAfterWriteEofThrows) {
+TEST_P(TcpTransportWrite, WriteAfterWriteEofThrows) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair([](Recorder& p) { p.keep_open_on_eof = true; });
@@ -358,7 +359,7 @@ TEST(TcpTransportWrite, WriteAfterWriteEofThrows) {
   }());
 }
 
-TEST(TcpTransportWrite, WriteEofFlushesThenHalfClosesBothWays) {
+TEST_P(TcpTransportWrite, WriteEofFlushesThenHalfClosesBothWays) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto pair = co_await connect_pair(

@@ -139,13 +139,25 @@ ChildProcess::~ChildProcess() {
   if (stdin_fd >= 0) close(stdin_fd);
 }
 
-void LoopTest::run_until_stopped(double timeout) {
+std::string backend_name(Backend backend) {
+  switch (backend) {
+    case Backend::selector:
+      return "selector";
+  }
+  return "backend" + std::to_string(static_cast<int>(backend));
+}
+
+std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info) {
+  return backend_name(info.param);
+}
+
+void loop_run_until_stopped(EventLoop& loop, double timeout) {
   bool expired = false;
-  TimerHandle watchdog = loop_->call_later(timeout, [this, &expired] {
+  TimerHandle watchdog = loop.call_later(timeout, [&loop, &expired] {
     expired = true;
-    loop_->stop();
+    loop.stop();
   });
-  loop_->run_forever();
+  loop.run_forever();
   watchdog.cancel();
   EXPECT_FALSE(expired) << "the loop was not stopped within " << timeout << " s";
 }

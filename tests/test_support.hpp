@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "aiocpp/aiocpp.hpp"
@@ -27,13 +28,52 @@ class FdLeakCheck {
 };
 
 // Runs `task` on a fresh loop, failing (not hanging) if it takes longer than
-// `timeout` seconds. Returns its result.
+// `timeout` seconds. Returns its result. The I/O suites call BackendTest's
+// run_bounded instead, which passes the backend under test.
 template <class T>
-T run_bounded(Task<T> task, double timeout = 10.0) {
-  return aiocpp::run([](Task<T> t, double timeout) -> Task<T> {
-    co_return co_await wait_for(std::move(t), timeout);
-  }(std::move(task), timeout));
+T run_bounded(Task<T> task, double timeout = 10.0, LoopOptions loop = {}) {
+  return aiocpp::run(
+      [](Task<T> t, double timeout) -> Task<T> {
+        co_return co_await wait_for(std::move(t), timeout);
+      }(std::move(task), timeout),
+      RunOptions{.loop = loop});
 }
+
+// --- Backends ----------------------------------------------------------------------
+// Every I/O backend the I/O suites (tcp_*, udp_*, unix_*, pipe_*, loop_sock_*,
+// loop_fd_watchers, subprocess_*, perf_*) run on. A new backend is one more
+// value here, and every one of those tests runs on it too. (interop_seeds
+// drives the example programs, which run on the default backend.)
+inline std::vector<Backend> all_backends() { return {Backend::selector}; }
+
+// The backend's name as ctest shows it at the end of a test's name:
+// "tcp_connection.TcpConnection.ConnectsToAHostName/selector".
+std::string backend_name(Backend backend);
+std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info);
+
+// The fixture of an I/O test that runs once per backend (TEST_P). Its
+// run_bounded hides the free one, so a test body cannot forget the backend.
+class BackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  Backend backend() const { return GetParam(); }
+  LoopOptions loop_options() const { return LoopOptions{.backend = GetParam()}; }
+
+  template <class T>
+  T run_bounded(Task<T> task, double timeout = 10.0) {
+    return testing::run_bounded(std::move(task), timeout, loop_options());
+  }
+};
+
+// Runs every TEST_P of `suite`, a BackendTest, on every backend of all_backends().
+#define AIOCPP_TEST_ON_ALL_BACKENDS(suite)                                                  \
+  INSTANTIATE_TEST_SUITE_P(, suite, ::testing::ValuesIn(::aiocpp::testing::all_backends()), \
+                           ::aiocpp::testing::backend_param_name)
+
+// Declares `suite` as a BackendTest run on every backend: for suites of plain
+// TEST_P bodies that need no fixture members of their own.
+#define AIOCPP_BACKEND_SUITE(suite)                       \
+  class suite : public ::aiocpp::testing::BackendTest {}; \
+  AIOCPP_TEST_ON_ALL_BACKENDS(suite)
 
 // Starts `argv` with stdout and stderr captured; returns its pid and a read
 // end. Used to run Python peers and the example programs.
@@ -64,14 +104,20 @@ detail::UniqueFd temp_file_with(const std::string& content);
 // `size` bytes of a repeating, position-dependent pattern.
 std::string byte_pattern(std::size_t size);
 
-// A fresh loop per test, closed afterwards, with no descriptor left behind.
-class LoopTest : public ::testing::Test {
+// Runs `loop` until something calls stop(); fails instead of hanging.
+void loop_run_until_stopped(EventLoop& loop, double timeout);
+
+// A fresh loop per test, closed afterwards, with no descriptor left behind:
+// LoopTest on the default backend (the core suites), BackendLoopTest on the
+// backend the test is instantiated for (TEST_P, the I/O suites).
+template <class Base>
+class BasicLoopTest : public Base {
  protected:
   FdLeakCheck fd_check_;  // declared first: checks after the loop is gone
-  std::shared_ptr<EventLoop> loop_ = new_event_loop();
+  std::shared_ptr<EventLoop> loop_ = new_event_loop(initial_options());
   std::vector<ExceptionContext> reports_;
 
-  ~LoopTest() override {
+  ~BasicLoopTest() override {
     reports_.clear();
     if (!loop_->is_closed()) loop_->close();
   }
@@ -97,8 +143,21 @@ class LoopTest : public ::testing::Test {
   }
 
   // Runs the loop until something calls stop(); fails instead of hanging.
-  void run_until_stopped(double timeout = 20.0);
+  void run_until_stopped(double timeout = 20.0) { loop_run_until_stopped(*loop_, timeout); }
+
+ private:
+  // The base is constructed before loop_, so GetParam() is available here.
+  LoopOptions initial_options() {
+    if constexpr (std::is_base_of_v<BackendTest, Base>) {
+      return this->loop_options();
+    } else {
+      return {};
+    }
+  }
 };
+
+using LoopTest = BasicLoopTest<::testing::Test>;
+using BackendLoopTest = BasicLoopTest<BackendTest>;
 
 // Coroutines the task tests share.
 Task<int> sleep_then(double delay, int value);
@@ -111,3 +170,8 @@ bool is_cancelled_error(const std::exception_ptr& e);
 inline const char* python() { return "/usr/bin/python3"; }
 
 }  // namespace aiocpp::testing
+
+namespace aiocpp {
+// What gtest prints for a test's backend parameter.
+inline void PrintTo(Backend backend, std::ostream* os) { *os << testing::backend_name(backend); }
+}  // namespace aiocpp

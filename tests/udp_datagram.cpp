@@ -12,9 +12,10 @@ namespace {
 using namespace udp_test;
 using Calls = std::vector<std::string>;
 
-class UdpDatagram : public aiocpp::testing::LoopTest {};
+class UdpDatagram : public aiocpp::testing::BackendLoopTest {};
+AIOCPP_TEST_ON_ALL_BACKENDS(UdpDatagram);
 
-TEST_F(UdpDatagram, ConnectedClientAndEchoServerOverIPv4) {
+TEST_P(UdpDatagram, ConnectedClientAndEchoServerOverIPv4) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions server_options{.local_addr = addr("127.0.0.1", 0)};
@@ -57,7 +58,7 @@ TEST_F(UdpDatagram, ConnectedClientAndEchoServerOverIPv4) {
   }());
 }
 
-TEST_F(UdpDatagram, UnconnectedEndpointsSendToAnAddress) {
+TEST_P(UdpDatagram, UnconnectedEndpointsSendToAnAddress) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions local{.local_addr = addr("127.0.0.1", 0)};
@@ -75,7 +76,7 @@ TEST_F(UdpDatagram, UnconnectedEndpointsSendToAnAddress) {
   }());
 }
 
-TEST_F(UdpDatagram, HostNamesAreResolved) {
+TEST_P(UdpDatagram, HostNamesAreResolved) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions server_options{.local_addr = addr("localhost", 0), .family = AF_INET};
@@ -94,7 +95,7 @@ TEST_F(UdpDatagram, HostNamesAreResolved) {
   }());
 }
 
-TEST_F(UdpDatagram, FamilyAloneGivesAnUnboundSocket) {
+TEST_P(UdpDatagram, FamilyAloneGivesAnUnboundSocket) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions server_options{.local_addr = addr("127.0.0.1", 0)};
@@ -111,7 +112,7 @@ TEST_F(UdpDatagram, FamilyAloneGivesAnUnboundSocket) {
   }());
 }
 
-TEST_F(UdpDatagram, IPv6) {
+TEST_P(UdpDatagram, IPv6) {
   if (!have_ipv6_loopback()) GTEST_SKIP() << "::1 is not available on this host";
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
@@ -132,7 +133,7 @@ TEST_F(UdpDatagram, IPv6) {
   }());
 }
 
-TEST_F(UdpDatagram, UnixDatagramSockets) {
+TEST_P(UdpDatagram, UnixDatagramSockets) {
   std::string server_path = temp_socket_path("server");
   std::string client_path = server_path.substr(0, server_path.rfind('/')) + "/client";
   // A stale socket file where the server binds is replaced.
@@ -164,7 +165,7 @@ TEST_F(UdpDatagram, UnixDatagramSockets) {
   remove_temp(server_path);
 }
 
-TEST_F(UdpDatagram, UnixAbstractNamespace) {
+TEST_P(UdpDatagram, UnixAbstractNamespace) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     std::string name = std::string(1, '\0') + "aiocpp-udp-" + std::to_string(::getpid());
@@ -186,7 +187,7 @@ TEST_F(UdpDatagram, UnixAbstractNamespace) {
   }());
 }
 
-TEST_F(UdpDatagram, WrapsAnExistingSocket) {
+TEST_P(UdpDatagram, WrapsAnExistingSocket) {
   int pair[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair), 0);  // blocking on purpose
   run([](int mine, int other) -> Task<void> {
@@ -207,7 +208,7 @@ TEST_F(UdpDatagram, WrapsAnExistingSocket) {
   ::close(pair[1]);
 }
 
-TEST_F(UdpDatagram, ReusePortLetsTwoEndpointsShareAPort) {
+TEST_P(UdpDatagram, ReusePortLetsTwoEndpointsShareAPort) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions first{.local_addr = addr("127.0.0.1", 0), .reuse_port = true};
@@ -225,7 +226,7 @@ TEST_F(UdpDatagram, ReusePortLetsTwoEndpointsShareAPort) {
   }());
 }
 
-TEST_F(UdpDatagram, AllowBroadcastKeepsTheSocketUnconnected) {
+TEST_P(UdpDatagram, AllowBroadcastKeepsTheSocketUnconnected) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions server_options{.local_addr = addr("127.0.0.1", 0)};
@@ -250,7 +251,7 @@ TEST_F(UdpDatagram, AllowBroadcastKeepsTheSocketUnconnected) {
 // An AF_UNIX datagram socket whose peer does not read fills up; sendto then
 // queues whole datagrams, pauses the protocol over the high-water mark, and
 // drains in order once the peer reads.
-TEST_F(UdpDatagram, BuffersWhenTheSocketIsFullAndDrainsInOrder) {
+TEST_P(UdpDatagram, BuffersWhenTheSocketIsFullAndDrainsInOrder) {
   int pair[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
   run([](int mine, int other) -> Task<void> {
@@ -299,7 +300,7 @@ TEST_F(UdpDatagram, BuffersWhenTheSocketIsFullAndDrainsInOrder) {
   ::close(pair[1]);
 }
 
-TEST_F(UdpDatagram, CloseFlushesTheBufferFirstAbortDropsIt) {
+TEST_P(UdpDatagram, CloseFlushesTheBufferFirstAbortDropsIt) {
   int pair[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
   int pair2[2];
@@ -345,7 +346,7 @@ TEST_F(UdpDatagram, CloseFlushesTheBufferFirstAbortDropsIt) {
 
 // An ICMP "port unreachable" answering a datagram on a connected socket
 // comes back as ECONNREFUSED: error_received, not a closed transport.
-TEST_F(UdpDatagram, PortUnreachableGoesToErrorReceived) {
+TEST_P(UdpDatagram, PortUnreachableGoesToErrorReceived) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions options{.remote_addr = addr("127.0.0.1", unused_udp_port())};
@@ -363,7 +364,7 @@ TEST_F(UdpDatagram, PortUnreachableGoesToErrorReceived) {
   }());
 }
 
-TEST_F(UdpDatagram, OversizedDatagramGoesToErrorReceived) {
+TEST_P(UdpDatagram, OversizedDatagramGoesToErrorReceived) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions server_options{.local_addr = addr("127.0.0.1", 0)};
@@ -383,7 +384,7 @@ TEST_F(UdpDatagram, OversizedDatagramGoesToErrorReceived) {
   }());
 }
 
-TEST_F(UdpDatagram, LargestDatagramArrivesWhole) {
+TEST_P(UdpDatagram, LargestDatagramArrivesWhole) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions server_options{.local_addr = addr("127.0.0.1", 0)};
@@ -402,7 +403,7 @@ TEST_F(UdpDatagram, LargestDatagramArrivesWhole) {
   }());
 }
 
-TEST_F(UdpDatagram, SendtoAfterCloseIsIgnoredThenLogged) {
+TEST_P(UdpDatagram, SendtoAfterCloseIsIgnoredThenLogged) {
   std::vector<std::string> lines;
   set_logger([&lines](std::string_view line) { lines.emplace_back(line); });
   run([]() -> Task<void> {
@@ -428,7 +429,7 @@ TEST_F(UdpDatagram, SendtoAfterCloseIsIgnoredThenLogged) {
   EXPECT_EQ(std::count(lines.begin(), lines.end(), "socket.send() raised exception."), 3);
 }
 
-TEST_F(UdpDatagram, ClosingTheLoopReleasesOpenEndpoints) {
+TEST_P(UdpDatagram, ClosingTheLoopReleasesOpenEndpoints) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions options{.local_addr = addr("127.0.0.1", 0)};

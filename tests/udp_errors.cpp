@@ -11,7 +11,8 @@ namespace {
 
 using namespace udp_test;
 
-class UdpErrors : public aiocpp::testing::LoopTest {};
+class UdpErrors : public aiocpp::testing::BackendLoopTest {};
+AIOCPP_TEST_ON_ALL_BACKENDS(UdpErrors);
 
 // Runs create_datagram_endpoint with `options` and returns the exception it
 // failed with (null if it succeeded, after closing what it made).
@@ -43,7 +44,7 @@ std::string message_of(const std::exception_ptr& e) {
   return "<no exception>";
 }
 
-TEST_F(UdpErrors, ReuseAddressIsRejected) {
+TEST_P(UdpErrors, ReuseAddressIsRejected) {
   auto e = run(failure_of({.local_addr = addr("127.0.0.1", 0), .reuse_address = true}));
   EXPECT_EQ(message_of<std::invalid_argument>(e),
             "Passing `reuse_address=True` is no longer supported, as the usage of SO_REUSEPORT "
@@ -52,7 +53,7 @@ TEST_F(UdpErrors, ReuseAddressIsRejected) {
   EXPECT_EQ(run(failure_of({.local_addr = addr("127.0.0.1", 0), .reuse_address = false})), nullptr);
 }
 
-TEST_F(UdpErrors, SockWithOtherOptions) {
+TEST_P(UdpErrors, SockWithOtherOptions) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   auto e = run(failure_of({.local_addr = addr("127.0.0.1", 0), .sock = fd}));
   EXPECT_EQ(message_of<std::invalid_argument>(e),
@@ -73,7 +74,7 @@ TEST_F(UdpErrors, SockWithOtherOptions) {
   ::close(fd);
 }
 
-TEST_F(UdpErrors, SockMustBeADatagramSocket) {
+TEST_P(UdpErrors, SockMustBeADatagramSocket) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   auto e = run(failure_of({.sock = fd}));
   EXPECT_EQ(message_of<std::invalid_argument>(e),
@@ -87,12 +88,12 @@ TEST_F(UdpErrors, SockMustBeADatagramSocket) {
   ::close(pipe_fds[1]);
 }
 
-TEST_F(UdpErrors, NoAddressNeedsAFamily) {
+TEST_P(UdpErrors, NoAddressNeedsAFamily) {
   auto e = run(failure_of({}));
   EXPECT_EQ(message_of<std::invalid_argument>(e), "unexpected address family");
 }
 
-TEST_F(UdpErrors, UnsupportedFamilies) {
+TEST_P(UdpErrors, UnsupportedFamilies) {
   // A family the kernel has no datagram sockets for.
   auto e = run(failure_of({.family = 12345}));
   EXPECT_EQ(errno_of(e), EAFNOSUPPORT) << describe(e);
@@ -111,7 +112,7 @@ TEST_F(UdpErrors, UnsupportedFamilies) {
   EXPECT_NE(errno_of(e), 0) << describe(e);
 }
 
-TEST_F(UdpErrors, BadAddresses) {
+TEST_P(UdpErrors, BadAddresses) {
   // A name that does not resolve: getaddrinfo's error category.
   auto e = run(failure_of({.local_addr = addr("no-such-host.invalid", 0)}));
   try {
@@ -136,7 +137,7 @@ TEST_F(UdpErrors, BadAddresses) {
   remove_temp(path);
 }
 
-TEST_F(UdpErrors, AddressInUse) {
+TEST_P(UdpErrors, AddressInUse) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions options{.local_addr = addr("127.0.0.1", 0)};
@@ -149,7 +150,7 @@ TEST_F(UdpErrors, AddressInUse) {
   }());
 }
 
-TEST_F(UdpErrors, SendtoWithTheWrongAddress) {
+TEST_P(UdpErrors, SendtoWithTheWrongAddress) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions server_options{.local_addr = addr("127.0.0.1", 0)};
@@ -199,7 +200,7 @@ class Throwing : public DgramRecorder {
   }
 };
 
-TEST_F(UdpErrors, DatagramReceivedThrowingClosesThatEndpointOnly) {
+TEST_P(UdpErrors, DatagramReceivedThrowingClosesThatEndpointOnly) {
   record_reports();
   run([](std::vector<ExceptionContext>* reports) -> Task<void> {
     auto& loop = get_running_loop();
@@ -238,7 +239,7 @@ TEST_F(UdpErrors, DatagramReceivedThrowingClosesThatEndpointOnly) {
   }(&reports_));
 }
 
-TEST_F(UdpErrors, ErrorReceivedThrowingIsFatal) {
+TEST_P(UdpErrors, ErrorReceivedThrowingIsFatal) {
   record_reports();
   run([](std::vector<ExceptionContext>* reports) -> Task<void> {
     auto& loop = get_running_loop();
@@ -260,7 +261,7 @@ TEST_F(UdpErrors, ErrorReceivedThrowingIsFatal) {
   }(&reports_));
 }
 
-TEST_F(UdpErrors, ConnectionMadeThrowingFailsTheCall) {
+TEST_P(UdpErrors, ConnectionMadeThrowingFailsTheCall) {
   record_reports();
   auto e = run([]() -> Task<std::exception_ptr> {
     auto& loop = get_running_loop();
@@ -285,7 +286,7 @@ TEST_F(UdpErrors, ConnectionMadeThrowingFailsTheCall) {
   EXPECT_EQ(reports_[0].message, "Fatal error: protocol.connection_made() call failed.");
 }
 
-TEST_F(UdpErrors, FactoryReturningNothing) {
+TEST_P(UdpErrors, FactoryReturningNothing) {
   auto e = run([]() -> Task<std::exception_ptr> {
     auto& loop = get_running_loop();
     auto none = [] { return std::shared_ptr<DgramRecorder>(); };
@@ -300,7 +301,7 @@ TEST_F(UdpErrors, FactoryReturningNothing) {
   EXPECT_EQ(message_of<std::invalid_argument>(e), "the protocol factory returned no protocol");
 }
 
-TEST_F(UdpErrors, SetProtocolNeedsADatagramProtocol) {
+TEST_P(UdpErrors, SetProtocolNeedsADatagramProtocol) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions options{.local_addr = addr("127.0.0.1", 0)};
@@ -317,7 +318,7 @@ TEST_F(UdpErrors, SetProtocolNeedsADatagramProtocol) {
 }
 
 // Cancelled while the name is being resolved: nothing was opened.
-TEST_F(UdpErrors, CancelledWhileResolving) {
+TEST_P(UdpErrors, CancelledWhileResolving) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     int made = 0;
@@ -343,7 +344,7 @@ TEST_F(UdpErrors, CancelledWhileResolving) {
 
 // Cancelled after the transport exists, before the call returned: the
 // transport is closed and its protocol sees connection_lost.
-TEST_F(UdpErrors, CancelledWhileStarting) {
+TEST_P(UdpErrors, CancelledWhileStarting) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     std::shared_ptr<DgramRecorder> proto;

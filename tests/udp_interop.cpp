@@ -12,9 +12,10 @@ using aiocpp::testing::spawn;
 
 std::string peer(const char* name) { return std::string(AIOCPP_TEST_DIR) + "/peers/" + name; }
 
-class UdpInterop : public aiocpp::testing::LoopTest {};
+class UdpInterop : public aiocpp::testing::BackendLoopTest {};
+AIOCPP_TEST_ON_ALL_BACKENDS(UdpInterop);
 
-TEST_F(UdpInterop, OurClientAndAsyncioEchoServer) {
+TEST_P(UdpInterop, OurClientAndAsyncioEchoServer) {
   auto child = spawn({python(), peer("udp_echo_server.py"), "--port", "0"});
   std::string line = child->read_line(10.0);
   ASSERT_EQ(line.rfind("Serving on ", 0), 0u) << "the peer said: " << line;
@@ -37,7 +38,7 @@ TEST_F(UdpInterop, OurClientAndAsyncioEchoServer) {
   }(port, child.get()));
 }
 
-TEST_F(UdpInterop, AsyncioClientAndOurEchoServer) {
+TEST_P(UdpInterop, AsyncioClientAndOurEchoServer) {
   run([]() -> Task<void> {
     auto& loop = get_running_loop();
     DatagramEndpointOptions options{.local_addr = addr("127.0.0.1", 0)};

@@ -13,7 +13,6 @@ namespace {
 
 using namespace aiocpp;
 using aiocpp::testing::FdLeakCheck;
-using aiocpp::testing::run_bounded;
 
 // Echoes everything; records what it saw.
 struct Echo : Protocol {
@@ -53,7 +52,9 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-TEST(UnixSockets, ServerAndConnectionEchoAndTheFileIsRemovedOnClose) {
+AIOCPP_BACKEND_SUITE(UnixSockets);
+
+TEST_P(UnixSockets, ServerAndConnectionEchoAndTheFileIsRemovedOnClose) {
   FdLeakCheck fds;
   std::string path = temp_socket_path();
   run_bounded([](std::string path) -> Task<void> {
@@ -75,7 +76,7 @@ TEST(UnixSockets, ServerAndConnectionEchoAndTheFileIsRemovedOnClose) {
   remove_temp(path);
 }
 
-TEST(UnixSockets, AStaleSocketFileIsReplaced) {
+TEST_P(UnixSockets, AStaleSocketFileIsReplaced) {
   FdLeakCheck fds;
   std::string path = temp_socket_path();
   {  // a socket file nobody listens on any more
@@ -95,7 +96,7 @@ TEST(UnixSockets, AStaleSocketFileIsReplaced) {
   remove_temp(path);
 }
 
-TEST(UnixSockets, ErrorsNameThePathAndLeakNothing) {
+TEST_P(UnixSockets, ErrorsNameThePathAndLeakNothing) {
   FdLeakCheck fds;
   std::string path = temp_socket_path();
   run_bounded([](std::string path) -> Task<void> {
@@ -118,7 +119,7 @@ TEST(UnixSockets, ErrorsNameThePathAndLeakNothing) {
   remove_temp(path);
 }
 
-TEST(UnixSockets, ConnectAcceptedSocketAndExistingSockets) {
+TEST_P(UnixSockets, ConnectAcceptedSocketAndExistingSockets) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     EventLoop& loop = get_running_loop();

@@ -5,7 +5,6 @@
 // same reason asyncio made it a BaseException: a generic
 // `catch (const std::exception&)` must not swallow a cancellation.
 
-#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -46,35 +45,11 @@ class InvalidStateError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// sock_sendfile / sendfile without `fallback`, when the kernel's sendfile
+// cannot serve the file or socket.
 class SendfileNotAvailableError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-// Raised by streams when EOF arrives before the expected bytes.
-class IncompleteReadError : public std::runtime_error {
- public:
-  IncompleteReadError(std::string partial, std::size_t expected)
-      : std::runtime_error(std::to_string(partial.size()) + " bytes read on a total of " +
-                           std::to_string(expected) + " expected bytes"),
-        partial_(std::move(partial)),
-        expected_(expected) {}
-  const std::string& partial() const noexcept { return partial_; }
-  std::size_t expected() const noexcept { return expected_; }
-
- private:
-  std::string partial_;
-  std::size_t expected_;
-};
-
-class LimitOverrunError : public std::runtime_error {
- public:
-  LimitOverrunError(const std::string& what, std::size_t consumed)
-      : std::runtime_error(what), consumed_(consumed) {}
-  std::size_t consumed() const noexcept { return consumed_; }
-
- private:
-  std::size_t consumed_;
 };
 
 // Python's RuntimeError and ValueError map onto the standard library's.

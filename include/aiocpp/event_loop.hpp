@@ -82,12 +82,18 @@ struct UnixServerOptions {
   bool cleanup_socket = true;  // remove the socket file when the server closes
 };
 
-// What create_connection returns: `auto [transport, protocol] = co_await ...`.
-template <class P = BaseProtocol>
-struct Connection {
-  std::shared_ptr<Transport> transport;
+// What create_connection, create_datagram_endpoint, connect_read_pipe,
+// connect_write_pipe and subprocess_* return: `auto [transport, protocol] =
+// co_await ...`, with the protocol typed as the factory made it.
+template <class T, class P>
+struct TransportAndProtocol {
+  std::shared_ptr<T> transport;
   std::shared_ptr<P> protocol;
 };
+
+// create_connection, create_unix_connection, connect_accepted_socket.
+template <class P = BaseProtocol>
+using Connection = TransportAndProtocol<Transport, P>;
 
 // --- UDP -------------------------------------------------------------------------
 // Keyword arguments of create_datagram_endpoint. Internet endpoints take
@@ -113,21 +119,9 @@ struct DatagramEndpointOptions {
   int sock = -1;  // an existing SOCK_DGRAM socket to wrap; excludes every other option
 };
 
-// What create_datagram_endpoint returns: `auto [transport, protocol] = co_await ...`.
+// create_datagram_endpoint.
 template <class P = DatagramProtocol>
-struct DatagramConnection {
-  std::shared_ptr<DatagramTransport> transport;
-  std::shared_ptr<P> protocol;
-};
-
-// --- Pipes and subprocesses ------------------------------------------------------------
-// What connect_read_pipe, connect_write_pipe and subprocess_* return:
-// `auto [transport, protocol] = co_await ...`.
-template <class T, class P>
-struct TransportAndProtocol {
-  std::shared_ptr<T> transport;
-  std::shared_ptr<P> protocol;
-};
+using DatagramConnection = TransportAndProtocol<DatagramTransport, P>;
 
 namespace detail {
 
@@ -225,6 +219,13 @@ struct CheckedFactory {
     }
   }
 };
+
+// What a factory becomes once checked: create_datagram_endpoint's makes only
+// datagram protocols; the others may make any kind, checked when called.
+using DatagramProtocolFactory = std::function<std::shared_ptr<DatagramProtocol>()>;
+template <FactoryFor kind>
+using ErasedFactory =
+    std::conditional_t<kind == FactoryFor::datagram, DatagramProtocolFactory, ProtocolFactory>;
 
 template <class T>
 inline constexpr bool is_task = false;
@@ -467,17 +468,27 @@ class EventLoop {
   void subprocess_shell(F factory, std::initializer_list<const char*> argv,
                         SubprocessOptions options = {}) = delete;
 
-  detail::LoopImpl& impl() noexcept { return *impl_; }
-
  private:
-  // Pipes and subprocesses.
-  template <class T, class P>
-  static Task<TransportAndProtocol<T, P>> retyped(
-      Task<TransportAndProtocol<T, BaseProtocol>> connecting) {
+  friend struct detail::Access;
+
+  // The one adapter behind every method that takes a protocol factory:
+  // checks `factory` (a mistake stops at one static_assert naming it),
+  // erases its type, passes it to `connect` (which starts the untyped *_impl
+  // coroutine) and gives the result back with the factory's protocol type.
+  template <detail::FactoryFor kind, class F, class Connect>
+  static auto with_factory(F factory, Connect connect) {
+    using Check = detail::CheckedFactory<kind, F>;
+    return narrowed<typename Check::protocol_type>(
+        connect(Check::template erase<detail::ErasedFactory<kind>>(std::move(factory))));
+  }
+  template <class P, class T, class B>
+  static Task<TransportAndProtocol<T, P>> narrowed(Task<TransportAndProtocol<T, B>> connecting) {
     auto c = co_await connecting;
     co_return TransportAndProtocol<T, P>{std::move(c.transport),
                                          std::static_pointer_cast<P>(c.protocol)};
   }
+
+  // Pipes and subprocesses.
   Task<TransportAndProtocol<ReadTransport, BaseProtocol>> connect_read_pipe_impl(
       ProtocolFactory factory, int fd);
   Task<TransportAndProtocol<WriteTransport, BaseProtocol>> connect_write_pipe_impl(
@@ -485,22 +496,9 @@ class EventLoop {
   Task<TransportAndProtocol<SubprocessTransport, BaseProtocol>> subprocess_impl(
       ProtocolFactory factory, std::vector<std::string> argv, SubprocessOptions options,
       bool shell);
-
-  template <class P>
-  static Task<Connection<P>> typed(Task<Connection<BaseProtocol>> connecting) {
-    auto c = co_await connecting;
-    co_return Connection<P>{std::move(c.transport), std::static_pointer_cast<P>(c.protocol)};
-  }
   // Datagram endpoints.
-  template <class P>
-  static Task<DatagramConnection<P>> typed_datagram(
-      Task<DatagramConnection<DatagramProtocol>> creating) {
-    auto c = co_await creating;
-    co_return DatagramConnection<P>{std::move(c.transport),
-                                    std::static_pointer_cast<P>(c.protocol)};
-  }
   Task<DatagramConnection<DatagramProtocol>> create_datagram_endpoint_impl(
-      std::function<std::shared_ptr<DatagramProtocol>()> factory, DatagramEndpointOptions options);
+      detail::DatagramProtocolFactory factory, DatagramEndpointOptions options);
   // Takes ownership of the connected socket `fd`.
   Task<Connection<BaseProtocol>> wrap_connected_socket(ProtocolFactory factory, int fd);
   Task<Connection<BaseProtocol>> create_unix_connection_impl(ProtocolFactory factory,
@@ -547,6 +545,8 @@ EventLoop& get_event_loop();
 void set_event_loop(std::shared_ptr<EventLoop> loop);
 
 // --- Inline definitions ---------------------------------------------------------------
+
+inline detail::LoopImpl& detail::Access::impl(EventLoop& loop) noexcept { return *loop.impl_; }
 
 template <class F, class... Args>
 Handle EventLoop::call_soon(F&& callback, Args&&... args) {
@@ -646,13 +646,13 @@ std::shared_ptr<detail::LoopReply> EventLoop::reply_on_loop(F&& callback) {
 
 template <class T>
 Task<T> EventLoop::create_task(Task<T> task, std::string name) {
-  schedule_task(*task.task(), std::move(name));
+  schedule_task(*detail::Access::task(task), std::move(name));
   return task;
 }
 
 template <class T>
 T EventLoop::run_until_complete(Future<T> future) {
-  run_until_done(*future.state());
+  run_until_done(*detail::Access::state(future));
   if constexpr (std::is_void_v<T>) {
     future.result();
   } else {
@@ -662,93 +662,85 @@ T EventLoop::run_until_complete(Future<T> future) {
 
 template <class T>
 T EventLoop::run_until_complete(Task<T> task) {
-  if (!task.task()->scheduled()) (void)create_task(task);
+  if (!detail::Access::task(task)->scheduled()) (void)create_task(task);
   return run_until_complete(static_cast<Future<T>&>(task));
 }
 
-// The conversions to ProtocolFactory happen here, outside any co_await
-// expression (see the README's note on GCC 12).
+// Each factory-taking method: `with_factory` checks and erases the factory
+// here, outside any co_await expression (see the README's note on GCC 12);
+// the lambda runs at once, so its captures by reference are safe.
 template <class F>
 auto EventLoop::create_connection(F factory, std::string host, int port,
                                   ConnectionOptions options) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
-  return typed<typename Check::protocol_type>(
-      create_connection_impl(Check::template erase<ProtocolFactory>(std::move(factory)),
-                             std::move(host), port, std::move(options)));
+  return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
+    return create_connection_impl(std::move(f), std::move(host), port, std::move(options));
+  });
 }
 
 template <class F>
 auto EventLoop::create_connection(F factory, ConnectionOptions options) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
-  return typed<typename Check::protocol_type>(
-      create_connection_impl(Check::template erase<ProtocolFactory>(std::move(factory)),
-                             std::nullopt, 0, std::move(options)));
+  return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
+    return create_connection_impl(std::move(f), std::nullopt, 0, std::move(options));
+  });
 }
 
 template <class F>
 auto EventLoop::create_unix_connection(F factory, std::string path) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
-  return typed<typename Check::protocol_type>(create_unix_connection_impl(
-      Check::template erase<ProtocolFactory>(std::move(factory)), std::move(path), -1));
+  return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
+    return create_unix_connection_impl(std::move(f), std::move(path), -1);
+  });
 }
 
 template <class F>
 auto EventLoop::create_unix_connection(F factory, int sock) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
-  return typed<typename Check::protocol_type>(create_unix_connection_impl(
-      Check::template erase<ProtocolFactory>(std::move(factory)), std::nullopt, sock));
+  return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
+    return create_unix_connection_impl(std::move(f), std::nullopt, sock);
+  });
 }
 
 template <class F>
 auto EventLoop::connect_accepted_socket(F factory, int sock) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::stream, F>;
-  return typed<typename Check::protocol_type>(connect_accepted_socket_impl(
-      Check::template erase<ProtocolFactory>(std::move(factory)), sock));
+  return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
+    return connect_accepted_socket_impl(std::move(f), sock);
+  });
 }
 
-// --- UDP ---------------------------------------------------------------------------
 template <class F>
 auto EventLoop::create_datagram_endpoint(F factory, DatagramEndpointOptions options) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::datagram, F>;
-  return typed_datagram<typename Check::protocol_type>(create_datagram_endpoint_impl(
-      Check::template erase<std::function<std::shared_ptr<DatagramProtocol>()>>(std::move(factory)),
-      std::move(options)));
+  return with_factory<detail::FactoryFor::datagram>(
+      std::move(factory), [&](detail::DatagramProtocolFactory f) {
+        return create_datagram_endpoint_impl(std::move(f), std::move(options));
+      });
 }
-
-// --- Pipes and subprocesses: inline definitions -------------------------------------------
-// As for create_connection, the factory becomes a ProtocolFactory here,
-// outside any co_await expression.
 
 template <class F>
 auto EventLoop::connect_read_pipe(F factory, int fd) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::read_pipe, F>;
-  return retyped<ReadTransport, typename Check::protocol_type>(
-      connect_read_pipe_impl(Check::template erase<ProtocolFactory>(std::move(factory)), fd));
+  return with_factory<detail::FactoryFor::read_pipe>(std::move(factory), [&](ProtocolFactory f) {
+    return connect_read_pipe_impl(std::move(f), fd);
+  });
 }
 
 template <class F>
 auto EventLoop::connect_write_pipe(F factory, int fd) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::write_pipe, F>;
-  return retyped<WriteTransport, typename Check::protocol_type>(
-      connect_write_pipe_impl(Check::template erase<ProtocolFactory>(std::move(factory)), fd));
+  return with_factory<detail::FactoryFor::write_pipe>(std::move(factory), [&](ProtocolFactory f) {
+    return connect_write_pipe_impl(std::move(f), fd);
+  });
 }
 
 template <class F>
 auto EventLoop::subprocess_exec(F factory, std::vector<std::string> argv,
                                 SubprocessOptions options) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::subprocess, F>;
-  return retyped<SubprocessTransport, typename Check::protocol_type>(
-      subprocess_impl(Check::template erase<ProtocolFactory>(std::move(factory)), std::move(argv),
-                      std::move(options), false));
+  return with_factory<detail::FactoryFor::subprocess>(std::move(factory), [&](ProtocolFactory f) {
+    return subprocess_impl(std::move(f), std::move(argv), std::move(options), false);
+  });
 }
 
 template <class F>
 auto EventLoop::subprocess_shell(F factory, std::string cmd, SubprocessOptions options) {
-  using Check = detail::CheckedFactory<detail::FactoryFor::subprocess, F>;
   std::vector<std::string> argv{"/bin/sh", "-c", std::move(cmd)};
-  return retyped<SubprocessTransport, typename Check::protocol_type>(
-      subprocess_impl(Check::template erase<ProtocolFactory>(std::move(factory)), std::move(argv),
-                      std::move(options), true));
+  return with_factory<detail::FactoryFor::subprocess>(std::move(factory), [&](ProtocolFactory f) {
+    return subprocess_impl(std::move(f), std::move(argv), std::move(options), true);
+  });
 }
 
 }  // namespace aiocpp

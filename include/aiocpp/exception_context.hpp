@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "aiocpp/detail/ref_counted.hpp"
+#include "aiocpp/future.hpp"
 #include "aiocpp/handle.hpp"
 
 namespace aiocpp {
@@ -16,15 +16,12 @@ namespace aiocpp {
 class EventLoop;
 class BaseTransport;
 class BaseProtocol;
-namespace detail {
-class FutureBase;
-}
 
 struct ExceptionContext {
   std::string message{};
   std::exception_ptr exception{};
   Handle handle{};                                           // the callback that failed, if any
-  detail::Ref<detail::FutureBase> future{};                  // the future or task involved, if any
+  AnyFuture future{};                                        // the future or task involved, if any
   std::shared_ptr<BaseTransport> transport{};                // the transport involved, if any
   std::shared_ptr<BaseProtocol> protocol{};                  // the protocol involved, if any
   int socket = -1;                                           // the socket involved, if any

@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "aiocpp/detail/access.hpp"
 #include "aiocpp/detail/ref_counted.hpp"
 #include "aiocpp/detail/small_function.hpp"
 #include "aiocpp/errors.hpp"
@@ -129,15 +130,6 @@ class Future {
     base_ = detail::Ref<detail::FutureBase>(state);
     slot_ = state;
   }
-  // Shares the state of a task or future whose result is a T.
-  template <class S>
-  static Future from_state(S* state) {
-    Future f;
-    f.base_ = detail::Ref<detail::FutureBase>(state);
-    f.slot_ = state;
-    return f;
-  }
-
   bool valid() const noexcept { return static_cast<bool>(base_); }
   bool done() const { return base_->done(); }
   bool cancelled() const { return base_->cancelled(); }
@@ -180,8 +172,6 @@ class Future {
   }
   std::size_t remove_done_callback(std::uint64_t id) { return base_->remove_done_callback(id); }
 
-  detail::FutureBase* state() const noexcept { return base_.get(); }
-
   struct Awaiter {
     const Future& future;
     detail::TaskBase* task = nullptr;
@@ -203,8 +193,58 @@ class Future {
   Awaiter operator co_await() const& noexcept { return Awaiter{*this}; }
 
  protected:
+  friend struct detail::Access;
   detail::Ref<detail::FutureBase> base_;
   detail::ResultSlot<T>* slot_ = nullptr;
 };
+
+// Any future or task, whatever its result type: the one the exception
+// handler's context names (asyncio's context["future"]). It can be watched,
+// cancelled and compared with the Future or Task it came from, not completed.
+class AnyFuture {
+ public:
+  AnyFuture() = default;
+  template <class T>
+  AnyFuture(const Future<T>& future)  // NOLINT(google-explicit-constructor): any future is one
+      : base_(detail::Access::state(future)) {}
+
+  explicit operator bool() const noexcept { return static_cast<bool>(base_); }
+  bool done() const { return base_->done(); }
+  bool cancelled() const { return base_->cancelled(); }
+  bool cancel(std::string message = {}) { return base_->cancel(std::move(message)); }
+  EventLoop& get_loop() const { return base_->loop(); }
+  std::exception_ptr exception() const { return base_->exception(); }
+  bool is_task() const;
+  // asyncio's repr, e.g. "<Task 0x5581...>".
+  std::string repr() const;
+
+  friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
+    return a.base_ == b.base_;
+  }
+
+ private:
+  friend struct detail::Access;
+  detail::Ref<detail::FutureBase> base_;
+};
+
+template <class T>
+detail::FutureBase* detail::Access::state(const Future<T>& future) noexcept {
+  return future.base_.get();
+}
+template <class T, class S>
+Future<T> detail::Access::future_of(S* state) {
+  Future<T> f;
+  f.base_ = Ref<FutureBase>(state);
+  f.slot_ = state;
+  return f;
+}
+inline detail::FutureBase* detail::Access::state(const AnyFuture& future) noexcept {
+  return future.base_.get();
+}
+inline AnyFuture detail::Access::any_future(FutureBase* state) {
+  AnyFuture f;
+  f.base_ = Ref<FutureBase>(state);
+  return f;
+}
 
 }  // namespace aiocpp

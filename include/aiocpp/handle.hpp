@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "aiocpp/detail/access.hpp"
 #include "aiocpp/detail/ref_counted.hpp"
 #include "aiocpp/detail/small_function.hpp"
 
@@ -64,7 +65,6 @@ struct HandleState {
 class Handle {
  public:
   Handle() = default;
-  explicit Handle(detail::Ref<detail::HandleState> state) : state_(std::move(state)) {}
 
   // Cancels the callback; a no-op once it has run or was cancelled.
   void cancel();
@@ -72,18 +72,29 @@ class Handle {
   EventLoop* get_loop() const { return state_ ? state_->loop : nullptr; }
   explicit operator bool() const { return static_cast<bool>(state_); }
   std::string repr() const;
-
-  detail::HandleState* state() const { return state_.get(); }
+  // The same callback: a copy of the handle call_soon returned, say.
+  friend bool operator==(const Handle& a, const Handle& b) noexcept { return a.state_ == b.state_; }
 
  protected:
+  friend struct detail::Access;
+  explicit Handle(detail::Ref<detail::HandleState> state) : state_(std::move(state)) {}
   detail::Ref<detail::HandleState> state_;
 };
 
 class TimerHandle : public Handle {
  public:
-  using Handle::Handle;
+  TimerHandle() = default;
   // The absolute time (on loop.time()'s clock) the callback is scheduled for.
   double when() const { return state_ ? state_->when : 0.0; }
+
+ private:
+  friend class EventLoop;  // call_later / call_at make them
+  explicit TimerHandle(detail::Ref<detail::HandleState> state) : Handle(std::move(state)) {}
 };
+
+inline detail::HandleState* detail::Access::state(const Handle& handle) noexcept {
+  return handle.state_.get();
+}
+inline Handle detail::Access::handle(Ref<HandleState> state) { return Handle(std::move(state)); }
 
 }  // namespace aiocpp

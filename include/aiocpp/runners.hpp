@@ -38,7 +38,7 @@ T run(Task<T> main, RunOptions options = {}) {
     ~Finish() { detail::finish_run(loop); }
   } finish{*loop};
   Task<T> task = loop->create_task(std::move(main));
-  std::shared_ptr<bool> interrupted = detail::cancel_on_sigint(*loop, *task.task());
+  std::shared_ptr<bool> interrupted = detail::cancel_on_sigint(*loop, *detail::Access::task(task));
   try {
     if constexpr (std::is_void_v<T>) {
       loop->run_until_complete(std::move(task));

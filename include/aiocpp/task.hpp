@@ -51,9 +51,6 @@ class TaskBase : public FutureBase {
   void store_exception(std::exception_ptr error) noexcept;
   std::coroutine_handle<> on_final_suspend(std::coroutine_handle<> frame) noexcept;
 
-  // The loop's registry of pending tasks (asyncio.all_tasks) links through here.
-  TaskBase* registry_prev = nullptr;
-  TaskBase* registry_next = nullptr;
   // Loop close: destroys the suspended coroutine of a task that never finished.
   void abandon() noexcept;
 
@@ -66,7 +63,13 @@ class TaskBase : public FutureBase {
   friend TaskBase* suspend_current_task(FutureBase&, std::coroutine_handle<>);
   friend void resume_current_task(TaskBase*);
   friend class YieldAwaiter;
+  friend class LoopImpl;  // the registry below
   void finish_unstarted_as_cancelled() noexcept;
+
+  // The loop's registry of pending tasks (asyncio.all_tasks) links through
+  // here: intrusive, so that create_task does not allocate for it.
+  TaskBase* registry_prev_ = nullptr;
+  TaskBase* registry_next_ = nullptr;
 
   std::coroutine_handle<> frame_;         // this task's own frame; owned
   std::coroutine_handle<> resume_point_;  // innermost coroutine to resume on the next step
@@ -147,27 +150,12 @@ class [[nodiscard(
   using promise_type = detail::TaskPromise<T>;
 
   Task() = default;
-  explicit Task(detail::TaskState<T> * state) {
-    this->base_ = detail::Ref<detail::FutureBase>(state);
-    this->slot_ = state;
-  }
 
   std::string get_name() const { return task()->name(); }
   void set_name(std::string name) { task()->set_name(std::move(name)); }
   // The number of pending cancel() requests (asyncio 3.11's Task.cancelling).
   int cancelling() const { return task()->cancelling(); }
   int uncancel() { return task()->uncancel(); }
-
-  detail::TaskBase* task() const noexcept {
-    return static_cast<detail::TaskBase*>(this->base_.get());
-  }
-
-  // A result-less view of any task (for task factories and all_tasks()).
-  static Task erased(detail::TaskBase * base) requires std::is_void_v<T> {
-    Task t;
-    t.base_ = detail::Ref<detail::FutureBase>(base);
-    return t;
-  }
 
   struct Awaiter {
     const Task& t;
@@ -196,7 +184,28 @@ class [[nodiscard(
     }
   };
   Awaiter operator co_await() const& noexcept { return Awaiter{*this}; }
+
+ private:
+  friend struct detail::Access;
+  friend class detail::TaskPromise<T>;
+  explicit Task(detail::TaskState<T> * state) {
+    this->base_ = detail::Ref<detail::FutureBase>(state);
+    this->slot_ = state;
+  }
+  detail::TaskBase* task() const noexcept {
+    return static_cast<detail::TaskBase*>(this->base_.get());
+  }
 };
+
+template <class T>
+detail::TaskBase* detail::Access::task(const Task<T>& task) noexcept {
+  return task.task();
+}
+inline Task<void> detail::Access::erased_task(TaskBase* task) {
+  Task<void> t;
+  t.base_ = Ref<FutureBase>(task);
+  return t;
+}
 
 template <class T>
 Task<T> detail::TaskPromise<T>::get_return_object() {

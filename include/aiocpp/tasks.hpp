@@ -1,7 +1,6 @@
 #pragma once
 // asyncio's task functions: sleep, gather, wait_for, shield.
 
-#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -25,9 +24,17 @@ template <class N>
 requires(std::is_arithmetic_v<N> && !std::is_same_v<N, double>) Task<void> sleep(N delay) {
   return sleep(static_cast<double>(delay));
 }
-template <class Rep, class Period>
-Task<void> sleep(std::chrono::duration<Rep, Period> delay) {
-  return sleep(std::chrono::duration<double>(delay).count());
+// A std::chrono::duration, recognised by its shape so that this header need
+// not include <chrono> (a sixth of what aiocpp.hpp would otherwise pull in).
+template <class D>
+requires requires(const D& d) {
+  d.count();
+  D::period::num;
+  D::period::den;
+}
+Task<void> sleep(D delay) {
+  return sleep(static_cast<double>(delay.count()) * static_cast<double>(D::period::num) /
+               static_cast<double>(D::period::den));
 }
 
 // The task running now on this thread (asyncio.current_task); an empty Task
@@ -77,7 +84,7 @@ Stored<T> take_result(const Future<T>& f) {
 template <class T>
 Outcome<T> take_outcome(const Future<T>& f) {
   if (f.cancelled()) {
-    return Outcome<T>(std::make_exception_ptr(CancelledError(f.state()->cancel_message())));
+    return Outcome<T>(std::make_exception_ptr(CancelledError(Access::state(f)->cancel_message())));
   }
   if (auto e = f.exception()) return Outcome<T>(e);
   return Outcome<T>(take_result(f));
@@ -91,7 +98,8 @@ Future<T> ensure_scheduled(EventLoop& loop, Future<T> f) {
 }
 template <class T>
 Future<T> ensure_scheduled(EventLoop& loop, Task<T> t) {
-  if (!t.task()->scheduled() && !t.task()->started()) (void)loop.create_task(t);
+  TaskBase* task = Access::task(t);
+  if (!task->scheduled() && !task->started()) (void)loop.create_task(t);
   return t;
 }
 
@@ -120,7 +128,7 @@ Future<R> gather_impl(EventLoop& loop, std::vector<Ref<FutureBase>> children, bo
                       Collect collect) {
   auto* state = new GatheringState<R>(loop, std::move(children));
   state->collect_ = std::move(collect);
-  Future<R> outer = Future<R>::from_state(state);
+  Future<R> outer = Access::future_of<R>(state);
   if (state->children_.empty()) {
     outer.set_result(state->collect_());
     return outer;
@@ -164,7 +172,7 @@ Future<std::tuple<detail::Stored<Ts>...>> gather(Future<Ts>... fs) {
   EventLoop& loop = get_running_loop();
   std::tuple<Future<Ts>...> all{detail::ensure_scheduled(loop, fs)...};
   std::vector<detail::Ref<detail::FutureBase>> children;
-  std::apply([&](auto&... f) { (children.emplace_back(f.state()), ...); }, all);
+  std::apply([&](auto&... f) { (children.emplace_back(detail::Access::state(f)), ...); }, all);
   return detail::gather_impl<std::tuple<detail::Stored<Ts>...>>(
       loop, std::move(children), false, [all]() {
         return std::apply([](auto&... f) { return std::make_tuple(detail::take_result(f)...); },
@@ -184,7 +192,7 @@ Future<std::tuple<Outcome<Ts>...>> gather(ReturnExceptions, Future<Ts>... fs) {
   EventLoop& loop = get_running_loop();
   std::tuple<Future<Ts>...> all{detail::ensure_scheduled(loop, fs)...};
   std::vector<detail::Ref<detail::FutureBase>> children;
-  std::apply([&](auto&... f) { (children.emplace_back(f.state()), ...); }, all);
+  std::apply([&](auto&... f) { (children.emplace_back(detail::Access::state(f)), ...); }, all);
   return detail::gather_impl<std::tuple<Outcome<Ts>...>>(loop, std::move(children), true, [all]() {
     return std::apply([](auto&... f) { return std::make_tuple(detail::take_outcome(f)...); }, all);
   });
@@ -204,7 +212,7 @@ Future<std::vector<detail::Stored<T>>> gather(std::vector<F<T>> items) {
   std::vector<detail::Ref<detail::FutureBase>> children;
   for (auto& f : items) {
     all.push_back(detail::ensure_scheduled(loop, std::move(f)));
-    children.emplace_back(all.back().state());
+    children.emplace_back(detail::Access::state(all.back()));
   }
   return detail::gather_impl<std::vector<detail::Stored<T>>>(
       loop, std::move(children), false, [all]() {
@@ -221,7 +229,7 @@ Future<std::vector<Outcome<T>>> gather(ReturnExceptions, std::vector<F<T>> items
   std::vector<detail::Ref<detail::FutureBase>> children;
   for (auto& f : items) {
     all.push_back(detail::ensure_scheduled(loop, std::move(f)));
-    children.emplace_back(all.back().state());
+    children.emplace_back(detail::Access::state(all.back()));
   }
   return detail::gather_impl<std::vector<Outcome<T>>>(loop, std::move(children), true, [all]() {
     std::vector<Outcome<T>> out;
@@ -249,7 +257,8 @@ Task<void> wait_until_done(Ref<FutureBase> f, double timeout);
 // cancels `f` too.
 template <class T>
 Task<T> wait_for(Future<T> f, double timeout) {
-  co_await detail::wait_until_done(detail::Ref<detail::FutureBase>(f.state()), timeout);
+  co_await detail::wait_until_done(detail::Ref<detail::FutureBase>(detail::Access::state(f)),
+                                   timeout);
   if constexpr (std::is_void_v<T>) {
     f.result();
   } else {

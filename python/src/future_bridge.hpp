@@ -50,7 +50,7 @@ PyObject* future_from_task(PyLoop* loop, Task<T> task, Convert convert) {
       settle_future(future.get(), result.get(), nullptr);
     }
   });
-  PyRef canceller = make_task_canceller(Task<void>::erased(task.task()));
+  PyRef canceller = make_task_canceller(detail::Access::erased_task(detail::Access::task(task)));
   if (!canceller) return nullptr;
   PyRef added = PyRef::steal(
       PyObject_CallMethodOneArg(future.get(), runtime.str_add_done_callback, canceller.get()));

@@ -148,7 +148,7 @@ PyObject* handle_cancel(PyHandle* self, PyObject*) {
   self->cancelled = true;
   if (self->state) {
     // Drops the HandleCall (and its reference to us) unless it is running.
-    Handle(detail::Ref<detail::HandleState>(self->state)).cancel();
+    detail::Access::handle(detail::Ref<detail::HandleState>(self->state)).cancel();
   }
   Py_CLEAR(self->callback);
   Py_CLEAR(self->args);

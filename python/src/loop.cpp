@@ -49,7 +49,7 @@ void callback_failed(PyLoop* loop, PyObject* reporter, PyObject* const* args, Py
 
 namespace {
 
-// --- The GIL around the wait in the kernel (Backend::BlockingWaitHooks) ----------
+// --- The GIL around the wait in the kernel (IoBackend::BlockingWaitHooks) ----------
 void release_gil(void* arg) {
   auto* self = static_cast<PyLoop*>(arg);
   self->released = PyEval_SaveThread();
@@ -133,7 +133,7 @@ PyObject* schedule_soon(PyLoop* self, PyObject* const* args, Py_ssize_t nargs, P
   if (!handle) return nullptr;
   auto* h = reinterpret_cast<PyHandle*>(handle.get());
   try {
-    h->state = self->loop->call_soon(HandleCall(h)).state();
+    h->state = detail::Access::state(self->loop->call_soon(HandleCall(h)));
   } catch (...) {
     return set_python_error();
   }
@@ -195,7 +195,7 @@ PyObject* schedule_at(PyLoop* self, double when, PyObject* const* args, Py_ssize
   auto* h = reinterpret_cast<PyHandle*>(handle.get());
   h->when = when;
   try {
-    h->state = self->loop->call_at(when, HandleCall(h)).state();
+    h->state = detail::Access::state(self->loop->call_at(when, HandleCall(h)));
   } catch (...) {
     return set_python_error();
   }

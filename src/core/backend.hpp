@@ -22,9 +22,9 @@ namespace aiocpp::detail {
 class ServerImpl;
 class SendfileTarget;
 
-class Backend {
+class IoBackend {
  public:
-  virtual ~Backend() = default;
+  virtual ~IoBackend() = default;
 
   // Waits at most `timeout` seconds (negative: no limit) for I/O and
   // dispatches what is ready. Returns early when woken.

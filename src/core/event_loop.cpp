@@ -8,7 +8,7 @@
 namespace aiocpp {
 
 namespace detail {
-LoopImpl& impl_of(EventLoop& loop) noexcept { return loop.impl(); }
+LoopImpl& impl_of(EventLoop& loop) noexcept { return Access::impl(loop); }
 // The loop running on this thread (set by run_forever).
 thread_local EventLoop* running_loop = nullptr;
 }  // namespace detail
@@ -97,7 +97,7 @@ detail::HandleState* EventLoop::new_handle() {
 Handle EventLoop::schedule_soon(detail::HandleState* state) {
   state->refs = 2;  // one for the ready queue, one for the Handle
   impl_->push_ready(state);
-  return Handle(detail::Ref<detail::HandleState>::adopt(state));
+  return detail::Access::handle(detail::Ref<detail::HandleState>::adopt(state));
 }
 
 Handle EventLoop::schedule_soon_threadsafe(detail::HandleState* state) {
@@ -109,7 +109,7 @@ Handle EventLoop::schedule_soon_threadsafe(detail::HandleState* state) {
     detail::Ref<detail::HandleState> discard = detail::Ref<detail::HandleState>::adopt(state);
     throw RuntimeError("Event loop is closed");
   }
-  return Handle(detail::Ref<detail::HandleState>::adopt(state));
+  return detail::Access::handle(detail::Ref<detail::HandleState>::adopt(state));
 }
 
 std::shared_ptr<detail::LoopReply> EventLoop::reserve_reply(detail::HandleState* state) {
@@ -130,7 +130,7 @@ void EventLoop::schedule_task(detail::TaskBase& task, std::string name) {
   impl_->check_open();
   if (!name.empty()) task.set_name(std::move(name));
   if (impl_->task_factory) {
-    Task<void> view = Task<void>::erased(&task);
+    Task<void> view = detail::Access::erased_task(&task);
     impl_->task_factory(*this, view);
     if (task.scheduled()) return;
   }
@@ -143,7 +143,7 @@ const TaskFactory& EventLoop::get_task_factory() const { return impl_->task_fact
 
 std::vector<Task<void>> EventLoop::all_tasks() const {
   std::vector<Task<void>> out;
-  for (auto& t : impl_->pending_tasks()) out.push_back(Task<void>::erased(t.get()));
+  for (auto& t : impl_->pending_tasks()) out.push_back(detail::Access::erased_task(t.get()));
   return out;
 }
 

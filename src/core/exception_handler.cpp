@@ -48,11 +48,8 @@ void EventLoop::default_exception_handler(const ExceptionContext& context) {
       context.message.empty() ? "Unhandled exception in event loop" : context.message;
   if (context.handle) line += "\nhandle: " + context.handle.repr();
   if (context.future) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "<%s %p>", context.future->kind(),
-                  static_cast<void*>(context.future.get()));
-    line += std::string("\n") +
-            (std::string(context.future->kind()) == "Task" ? "task" : "future") + ": " + buf;
+    line += std::string("\n") + (context.future.is_task() ? "task" : "future") + ": " +
+            context.future.repr();
   }
   if (context.protocol) {
     char buf[48];

@@ -2,6 +2,9 @@
 
 #include "aiocpp/future.hpp"
 
+#include <cstdio>
+#include <string_view>
+
 #include "aiocpp/event_loop.hpp"
 
 namespace aiocpp::detail {
@@ -114,3 +117,16 @@ void FutureBase::clear_callbacks() noexcept {
 }
 
 }  // namespace aiocpp::detail
+
+namespace aiocpp {
+
+bool AnyFuture::is_task() const { return base_ && std::string_view(base_->kind()) == "Task"; }
+
+std::string AnyFuture::repr() const {
+  if (!base_) return "<no future>";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "<%s %p>", base_->kind(), static_cast<void*>(base_.get()));
+  return buf;
+}
+
+}  // namespace aiocpp

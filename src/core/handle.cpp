@@ -67,7 +67,7 @@ void HandleState::run() noexcept {
     ExceptionContext context;
     context.message = "Exception in callback";
     context.exception = std::current_exception();
-    context.handle = Handle(Ref<HandleState>(this));
+    context.handle = Access::handle(Ref<HandleState>(this));
     loop->call_exception_handler(context);
     return;
   }

@@ -108,7 +108,7 @@ void LoopImpl::run_handle(HandleState* h) {
   if (took >= slow_callback_duration) {
     char line[160];
     std::snprintf(line, sizeof line, "Executing %s took %.3f seconds",
-                  Handle(Ref<HandleState>(h)).repr().c_str(), took);
+                  Access::handle(Ref<HandleState>(h)).repr().c_str(), took);
     log_error(line);
   }
 }
@@ -151,27 +151,27 @@ void LoopImpl::run_once() {
 }
 
 void LoopImpl::register_task(TaskBase* task) noexcept {
-  task->registry_prev = nullptr;
-  task->registry_next = tasks_head_;
-  if (tasks_head_) tasks_head_->registry_prev = task;
+  task->registry_prev_ = nullptr;
+  task->registry_next_ = tasks_head_;
+  if (tasks_head_) tasks_head_->registry_prev_ = task;
   tasks_head_ = task;
 }
 
 void LoopImpl::unregister_task(TaskBase* task) noexcept {
-  if (task->registry_prev) {
-    task->registry_prev->registry_next = task->registry_next;
+  if (task->registry_prev_) {
+    task->registry_prev_->registry_next_ = task->registry_next_;
   } else if (tasks_head_ == task) {
-    tasks_head_ = task->registry_next;
+    tasks_head_ = task->registry_next_;
   } else {
     return;  // not registered
   }
-  if (task->registry_next) task->registry_next->registry_prev = task->registry_prev;
-  task->registry_prev = task->registry_next = nullptr;
+  if (task->registry_next_) task->registry_next_->registry_prev_ = task->registry_prev_;
+  task->registry_prev_ = task->registry_next_ = nullptr;
 }
 
 std::vector<Ref<TaskBase>> LoopImpl::pending_tasks() const {
   std::vector<Ref<TaskBase>> out;
-  for (TaskBase* t = tasks_head_; t; t = t->registry_next) out.emplace_back(t);
+  for (TaskBase* t = tasks_head_; t; t = t->registry_next_) out.emplace_back(t);
   return out;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // The portable part of the event loop: ready queue, timers, the thread-safe
 // queue, the task registry, exception handling and debug mode. Mirrors
-// asyncio's BaseEventLoop; the I/O backend plugs in through Backend.
+// asyncio's BaseEventLoop; the I/O backend plugs in through IoBackend.
 
 #include <atomic>
 #include <cstdint>
@@ -36,7 +36,7 @@ class LoopImpl {
   ~LoopImpl();
 
   EventLoop& loop;
-  std::unique_ptr<Backend> backend;
+  std::unique_ptr<IoBackend> backend;
   // Created by the first add_signal_handler; destroyed before the backend.
   std::unique_ptr<SignalHandlers> signals;
 

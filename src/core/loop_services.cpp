@@ -12,7 +12,7 @@ namespace aiocpp {
 
 Handle EventLoop::unscheduled(detail::HandleState* state) {
   state->refs = 1;
-  return Handle(detail::Ref<detail::HandleState>::adopt(state));
+  return detail::Access::handle(detail::Ref<detail::HandleState>::adopt(state));
 }
 
 void EventLoop::watch_fd(int fd, Handle callback, bool writer) {

@@ -104,7 +104,7 @@ void cancel_all_tasks(EventLoop& loop) {
   if (pending.empty()) return;
   for (auto& task : pending) task->cancel();
   std::vector<Future<void>> waiting;
-  for (auto& task : pending) waiting.push_back(Task<void>::erased(task.get()));
+  for (auto& task : pending) waiting.push_back(Access::erased_task(task.get()));
   auto all = [](std::vector<Future<void>> tasks) -> Task<void> {
     co_await gather(return_exceptions, std::move(tasks));
   }(std::move(waiting));
@@ -115,7 +115,7 @@ void cancel_all_tasks(EventLoop& loop) {
       ExceptionContext context;
       context.message = "unhandled exception during aiocpp::run() shutdown";
       context.exception = error;
-      context.future = task;
+      context.future = Access::any_future(task.get());
       loop.call_exception_handler(context);
     }
   }

@@ -66,7 +66,7 @@ void SignalHandlers::open_pipe() {
   state->refs = 1;
   state->callback.emplace([this] { read_pipe(); });
   try {
-    loop_.backend->add_reader(read_end_.get(), Handle(Ref<HandleState>::adopt(state)));
+    loop_.backend->add_reader(read_end_.get(), Access::handle(Ref<HandleState>::adopt(state)));
   } catch (...) {
     read_end_ = UniqueFd();
     write_end_ = UniqueFd();
@@ -89,7 +89,7 @@ void SignalHandlers::read_pipe() {
         remove(numbers[i]);
         continue;
       }
-      handle.state()->run();
+      Access::state(handle)->run();
     }
     if (n < static_cast<ssize_t>(sizeof numbers)) return;
   }

@@ -45,7 +45,7 @@ class PipeProtocol final : public Protocol {
 SubprocessTransportImpl::SubprocessTransportImpl(EventLoop& loop,
                                                  std::shared_ptr<BaseProtocol> protocol,
                                                  ChildProcess child)
-    : loop_(loop), impl_(loop.impl()), child_(std::move(child)), pid_(child_.pid()) {
+    : loop_(loop), impl_(impl_of(loop)), child_(std::move(child)), pid_(child_.pid()) {
   set_protocol(std::move(protocol));
 }
 

@@ -141,9 +141,9 @@ void TaskBase::abandon() noexcept {
   if (loop_ && scheduled_) impl_of(*loop_).unregister_task(this);
   ExceptionContext context;
   context.message = "Task was destroyed but it is pending!";
-  context.future = Ref<FutureBase>(this);
+  context.future = Access::any_future(this);
   loop_->call_exception_handler(context);
-  context.future.reset();
+  context.future = {};
   scheduled_ = false;  // reported once
   fut_waiter_.reset();
   clear_callbacks();
@@ -208,7 +208,7 @@ namespace aiocpp {
 
 Task<void> current_task() {
   detail::TaskBase* task = detail::TaskBase::current();
-  return task ? Task<void>::erased(task) : Task<void>();
+  return task ? detail::Access::erased_task(task) : Task<void>();
 }
 
 Task<void> sleep(double delay) {

@@ -23,11 +23,11 @@
 
 namespace aiocpp::detail {
 
-class Backend;
+class IoBackend;
 
 class ThreadsafeQueue {
  public:
-  explicit ThreadsafeQueue(Backend& backend) noexcept : backend_(&backend) {}
+  explicit ThreadsafeQueue(IoBackend& backend) noexcept : backend_(&backend) {}
 
   // Any thread. Queues `handle` and wakes the loop; false (nothing queued,
   // the caller keeps its reference) once the loop is closed.
@@ -55,7 +55,7 @@ class ThreadsafeQueue {
   void wake_locked() noexcept;
 
   std::mutex mutex_;
-  Backend* backend_;  // null once closed
+  IoBackend* backend_;  // null once closed
   std::vector<HandleState*> queued_;
   std::unordered_set<HandleState*> reserved_;
   std::atomic<bool> pending_{false};

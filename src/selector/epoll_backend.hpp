@@ -27,7 +27,7 @@ class IoWatcher {
   ~IoWatcher() = default;
 };
 
-class EpollBackend final : public Backend {
+class EpollBackend final : public IoBackend {
  public:
   explicit EpollBackend(LoopImpl& loop);
   ~EpollBackend() override;

@@ -49,7 +49,7 @@ class EpollBackend::FdWatcher final : public IoWatcher {
       backend_.clear_fd_callback(fd_, is_writer);
       return;
     }
-    handle.state()->run();
+    Access::state(handle)->run();
   }
 
   EpollBackend& backend_;
@@ -118,7 +118,7 @@ Future<void> EpollBackend::wait_ready(int fd, bool writable) {
   state->callback.emplace([waiter] {
     if (!waiter->ready.done()) waiter->ready.set_result();
   });
-  Handle handle(Ref<HandleState>::adopt(state));
+  Handle handle = Access::handle(Ref<HandleState>::adopt(state));
   set_fd_callback(fd, handle, writable);
   std::weak_ptr<Waiter> weak = waiter;
   ready.add_done_callback([this, fd, writable, weak, state] {
@@ -128,7 +128,7 @@ Future<void> EpollBackend::wait_ready(int fd, bool writable) {
     auto it = fd_watchers_.find(fd);
     if (it == fd_watchers_.end()) return;
     Handle& current = writable ? it->second->writer : it->second->reader;
-    if (current.state() == state) clear_fd_callback(fd, writable);
+    if (Access::state(current) == state) clear_fd_callback(fd, writable);
   });
   return ready;
 }
