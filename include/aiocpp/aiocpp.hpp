@@ -10,6 +10,7 @@
 #include "aiocpp/runners.hpp"
 #include "aiocpp/server.hpp"
 #include "aiocpp/socket_address.hpp"
+#include "aiocpp/ssl.hpp"  // TLS: SSLContext, SSLError
 #include "aiocpp/subprocess.hpp"  // pipes and subprocesses
 #include "aiocpp/task.hpp"
 #include "aiocpp/tasks.hpp"

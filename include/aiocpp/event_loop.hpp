@@ -31,6 +31,7 @@ namespace aiocpp {
 namespace detail {
 class LoopImpl;
 }
+class SSLContext;  // aiocpp/ssl.hpp
 
 // Which I/O backend a loop uses; chosen per loop at run time.
 enum class Backend {
@@ -56,6 +57,12 @@ struct ServerOptions {
   std::optional<bool> reuse_address{};  // default: true on POSIX
   std::optional<bool> reuse_port{};
   bool start_serving = true;
+  // TLS (aiocpp/ssl.hpp): a server context wraps each connection; the
+  // protocol's connection_made comes after the handshake. Timeouts in
+  // seconds (asyncio's defaults: 60 and 30); only meaningful with ssl.
+  std::shared_ptr<SSLContext> ssl{};
+  std::optional<double> ssl_handshake_timeout{};
+  std::optional<double> ssl_shutdown_timeout{};
 };
 
 // Keyword arguments of create_connection.
@@ -72,6 +79,12 @@ struct ConnectionOptions {
   // Alternate address families, this many of the first family first
   // (0: keep the resolver's order). Unset: 1 with happy eyeballs, else 0.
   std::optional<int> interleave{};
+  // TLS: create_connection completes after the handshake. server_hostname
+  // (SNI and the name checked) defaults to `host`; "" checks no name.
+  std::shared_ptr<SSLContext> ssl{};
+  std::optional<std::string> server_hostname{};
+  std::optional<double> ssl_handshake_timeout{};
+  std::optional<double> ssl_shutdown_timeout{};
 };
 
 // Keyword arguments of create_unix_server.
@@ -80,6 +93,33 @@ struct UnixServerOptions {
   int backlog = 100;
   bool start_serving = true;
   bool cleanup_socket = true;  // remove the socket file when the server closes
+  // TLS, as ServerOptions.
+  std::shared_ptr<SSLContext> ssl{};
+  std::optional<double> ssl_handshake_timeout{};
+  std::optional<double> ssl_shutdown_timeout{};
+};
+
+// --- TLS (aiocpp/ssl.hpp) ------------------------------------------------------------
+// Keyword arguments of create_unix_connection: with ssl, server_hostname is
+// required (a path names no host), as in asyncio.
+struct UnixConnectionOptions {
+  std::shared_ptr<SSLContext> ssl{};
+  std::optional<std::string> server_hostname{};
+  std::optional<double> ssl_handshake_timeout{};
+  std::optional<double> ssl_shutdown_timeout{};
+};
+// Keyword arguments of connect_accepted_socket: ssl is a server context.
+struct AcceptedSocketOptions {
+  std::shared_ptr<SSLContext> ssl{};
+  std::optional<double> ssl_handshake_timeout{};
+  std::optional<double> ssl_shutdown_timeout{};
+};
+// Keyword arguments of start_tls.
+struct StartTLSOptions {
+  bool server_side = false;
+  std::optional<std::string> server_hostname{};
+  std::optional<double> ssl_handshake_timeout{};
+  std::optional<double> ssl_shutdown_timeout{};
 };
 
 // What create_connection, create_datagram_endpoint, connect_read_pipe,
@@ -390,13 +430,23 @@ class EventLoop {
     return {};
   }
   template <class F>
-  auto create_unix_connection(F factory, std::string path);
+  auto create_unix_connection(F factory, std::string path, UnixConnectionOptions options = {});
   // Wraps a connected AF_UNIX stream socket.
   template <class F>
-  auto create_unix_connection(F factory, int sock);
+  auto create_unix_connection(F factory, int sock, UnixConnectionOptions options = {});
   // Wraps a socket accepted elsewhere (TCP or unix) in a transport.
   template <class F>
-  auto connect_accepted_socket(F factory, int sock);
+  auto connect_accepted_socket(F factory, int sock, AcceptedSocketOptions options = {});
+
+  // --- TLS ---------------------------------------------------------------------------
+  // Upgrades a live connection to TLS (asyncio's start_tls): `protocol` (the
+  // transport's, already connected) then talks through the returned
+  // transport, once the handshake is done; `transport` must not be used
+  // any more. On failure the transport is closed and the error thrown.
+  Task<std::shared_ptr<Transport>> start_tls(std::shared_ptr<Transport> transport,
+                                             std::shared_ptr<BaseProtocol> protocol,
+                                             std::shared_ptr<SSLContext> sslcontext,
+                                             StartTLSOptions options = {});
 
   // --- Low-level socket operations (asyncio's sock_* methods) -----------------------
   // Each takes a non-blocking socket (ValueError otherwise) that the caller
@@ -499,12 +549,18 @@ class EventLoop {
   // Datagram endpoints.
   Task<DatagramConnection<DatagramProtocol>> create_datagram_endpoint_impl(
       detail::DatagramProtocolFactory factory, DatagramEndpointOptions options);
-  // Takes ownership of the connected socket `fd`.
-  Task<Connection<BaseProtocol>> wrap_connected_socket(ProtocolFactory factory, int fd);
+  // Takes ownership of the connected socket `fd`; with `ssl`, the
+  // connection is TLS (`tls.server_side` and the rest) and completes after
+  // the handshake.
+  Task<Connection<BaseProtocol>> wrap_connected_socket(ProtocolFactory factory, int fd,
+                                                       std::shared_ptr<SSLContext> ssl = {},
+                                                       StartTLSOptions tls = {});
   Task<Connection<BaseProtocol>> create_unix_connection_impl(ProtocolFactory factory,
                                                              std::optional<std::string> path,
-                                                             int sock);
-  Task<Connection<BaseProtocol>> connect_accepted_socket_impl(ProtocolFactory factory, int sock);
+                                                             int sock,
+                                                             UnixConnectionOptions options);
+  Task<Connection<BaseProtocol>> connect_accepted_socket_impl(ProtocolFactory factory, int sock,
+                                                              AcceptedSocketOptions options);
   Task<Connection<BaseProtocol>> create_connection_impl(ProtocolFactory factory,
                                                         std::optional<std::string> host, int port,
                                                         ConnectionOptions options);
@@ -685,23 +741,24 @@ auto EventLoop::create_connection(F factory, ConnectionOptions options) {
 }
 
 template <class F>
-auto EventLoop::create_unix_connection(F factory, std::string path) {
+auto EventLoop::create_unix_connection(F factory, std::string path,
+                                       UnixConnectionOptions options) {
   return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
-    return create_unix_connection_impl(std::move(f), std::move(path), -1);
+    return create_unix_connection_impl(std::move(f), std::move(path), -1, std::move(options));
   });
 }
 
 template <class F>
-auto EventLoop::create_unix_connection(F factory, int sock) {
+auto EventLoop::create_unix_connection(F factory, int sock, UnixConnectionOptions options) {
   return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
-    return create_unix_connection_impl(std::move(f), std::nullopt, sock);
+    return create_unix_connection_impl(std::move(f), std::nullopt, sock, std::move(options));
   });
 }
 
 template <class F>
-auto EventLoop::connect_accepted_socket(F factory, int sock) {
+auto EventLoop::connect_accepted_socket(F factory, int sock, AcceptedSocketOptions options) {
   return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
-    return connect_accepted_socket_impl(std::move(f), sock);
+    return connect_accepted_socket_impl(std::move(f), sock, std::move(options));
   });
 }
 

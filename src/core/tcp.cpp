@@ -15,6 +15,7 @@
 #include "core/loop_impl.hpp"
 #include "core/resolver.hpp"
 #include "core/server_impl.hpp"
+#include "tls/tls_wiring.hpp"
 
 namespace aiocpp {
 
@@ -34,6 +35,8 @@ Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
   if (port < 0 || port > 65535) {
     detail::throw_os_error(EINVAL, "port must be 0-65535, got " + std::to_string(port));
   }
+  factory = detail::server_factory(*this, std::move(factory), options.ssl,
+                                   options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
   bool reuse_address = options.reuse_address.value_or(true);
   bool reuse_port = options.reuse_port.value_or(false);
 
@@ -86,6 +89,8 @@ Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
 Task<std::shared_ptr<Server>> EventLoop::create_server(ProtocolFactory factory,
                                                        ServerOptions options) {
   if (options.sock < 0) throw ValueError("Neither host/port nor sock were specified");
+  factory = detail::server_factory(*this, std::move(factory), options.ssl,
+                                   options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
   detail::check_stream_socket(options.sock);
   detail::set_nonblocking(options.sock);
   auto server = std::make_shared<detail::ServerImpl>(*this, std::vector<int>{options.sock},
@@ -134,6 +139,19 @@ Task<Connection<BaseProtocol>> EventLoop::create_connection_impl(ProtocolFactory
   if (options.interleave && *options.interleave < 0) {
     throw ValueError("interleave must be a non-negative count");
   }
+  // TLS: asyncio's checks, in its order; the name checked defaults to the host.
+  if (options.server_hostname && !options.ssl) {
+    throw ValueError("server_hostname is only meaningful with ssl");
+  }
+  if (options.ssl && !options.server_hostname && !host) {
+    throw ValueError("You must set server_hostname when using ssl without a host");
+  }
+  detail::check_ssl_arguments(options.ssl != nullptr, options.ssl_handshake_timeout,
+                              options.ssl_shutdown_timeout);
+  StartTLSOptions tls;
+  tls.server_hostname = options.server_hostname ? options.server_hostname : host;
+  tls.ssl_handshake_timeout = options.ssl_handshake_timeout;
+  tls.ssl_shutdown_timeout = options.ssl_shutdown_timeout;
   detail::UniqueFd fd;
   if (host) {
     if (options.sock >= 0) {
@@ -177,13 +195,24 @@ Task<Connection<BaseProtocol>> EventLoop::create_connection_impl(ProtocolFactory
     fd = detail::UniqueFd(options.sock);
   }
 
-  co_return co_await wrap_connected_socket(std::move(factory), fd.release());
+  co_return co_await wrap_connected_socket(std::move(factory), fd.release(), options.ssl, tls);
 }
 
-Task<Connection<BaseProtocol>> EventLoop::wrap_connected_socket(ProtocolFactory factory, int sock) {
+Task<Connection<BaseProtocol>> EventLoop::wrap_connected_socket(ProtocolFactory factory, int sock,
+                                                                std::shared_ptr<SSLContext> ssl,
+                                                                StartTLSOptions tls) {
   detail::UniqueFd fd(sock);
   std::shared_ptr<BaseProtocol> protocol = detail::make_protocol(factory);
   Future<void> waiter = create_future<void>();
+  if (ssl) {
+    // The waiter is TLS's: it completes once the handshake is done and the
+    // protocol's connection_made has returned (asyncio's order).
+    detail::TLSLayer layer = detail::make_tls_layer(*this, ssl, protocol, tls, waiter);
+    impl_->backend->make_socket_transport(fd.release(), layer.ssl_protocol, Future<void>(),
+                                          nullptr);
+    co_await detail::wait_connection_made(waiter, layer.app_transport);
+    co_return Connection<BaseProtocol>{std::move(layer.app_transport), std::move(protocol)};
+  }
   std::shared_ptr<Transport> transport =
       impl_->backend->make_socket_transport(fd.release(), protocol, waiter, nullptr);
   co_await detail::wait_connection_made(waiter, transport);

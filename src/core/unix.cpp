@@ -9,6 +9,7 @@
 #include "core/loop_impl.hpp"
 #include "core/server_impl.hpp"
 #include "posix/socket_ops.hpp"
+#include "tls/tls_wiring.hpp"
 
 namespace aiocpp {
 
@@ -29,6 +30,8 @@ Task<std::shared_ptr<Server>> EventLoop::create_unix_server(ProtocolFactory fact
                                                             UnixServerOptions options) {
   if (options.sock >= 0) throw ValueError("path and sock can not be specified at the same time");
   if (path.empty()) throw ValueError("path was not specified, and no sock specified");
+  factory = detail::server_factory(*this, std::move(factory), options.ssl,
+                                   options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
   if (!is_abstract(path)) remove_stale_socket(path);
   detail::UniqueFd fd = detail::make_socket(AF_UNIX, SOCK_STREAM, 0);
   SocketAddress address = SocketAddress::from_unix_path(path);
@@ -50,6 +53,8 @@ Task<std::shared_ptr<Server>> EventLoop::create_unix_server(ProtocolFactory fact
 Task<std::shared_ptr<Server>> EventLoop::create_unix_server(ProtocolFactory factory,
                                                             UnixServerOptions options) {
   if (options.sock < 0) throw ValueError("path was not specified, and no sock specified");
+  factory = detail::server_factory(*this, std::move(factory), options.ssl,
+                                   options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
   detail::check_stream_socket(options.sock, AF_UNIX);
   detail::set_nonblocking(options.sock);
   auto server = std::make_shared<detail::ServerImpl>(*this, std::vector<int>{options.sock},
@@ -59,24 +64,44 @@ Task<std::shared_ptr<Server>> EventLoop::create_unix_server(ProtocolFactory fact
 }
 
 Task<Connection<BaseProtocol>> EventLoop::create_unix_connection_impl(
-    ProtocolFactory factory, std::optional<std::string> path, int sock) {
+    ProtocolFactory factory, std::optional<std::string> path, int sock,
+    UnixConnectionOptions options) {
+  // TLS: a path names no host, so the name to check must be given.
+  if (options.ssl && !options.server_hostname) {
+    throw ValueError("you have to pass server_hostname when using ssl");
+  }
+  if (!options.ssl && options.server_hostname) {
+    throw ValueError("server_hostname is only meaningful with ssl");
+  }
+  detail::check_ssl_arguments(options.ssl != nullptr, options.ssl_handshake_timeout,
+                              options.ssl_shutdown_timeout);
+  StartTLSOptions tls;
+  tls.server_hostname = options.server_hostname;
+  tls.ssl_handshake_timeout = options.ssl_handshake_timeout;
+  tls.ssl_shutdown_timeout = options.ssl_shutdown_timeout;
   if (path) {
     if (sock >= 0) throw ValueError("path and sock can not be specified at the same time");
     detail::UniqueFd fd = detail::make_socket(AF_UNIX, SOCK_STREAM, 0);
     co_await impl_->backend->sock_connect(fd.get(), SocketAddress::from_unix_path(*path));
-    co_return co_await wrap_connected_socket(std::move(factory), fd.release());
+    co_return co_await wrap_connected_socket(std::move(factory), fd.release(), options.ssl, tls);
   }
   if (sock < 0) throw ValueError("no path and sock were specified");
   detail::check_stream_socket(sock, AF_UNIX);
   detail::set_nonblocking(sock);
-  co_return co_await wrap_connected_socket(std::move(factory), sock);
+  co_return co_await wrap_connected_socket(std::move(factory), sock, options.ssl, tls);
 }
 
-Task<Connection<BaseProtocol>> EventLoop::connect_accepted_socket_impl(ProtocolFactory factory,
-                                                                       int sock) {
+Task<Connection<BaseProtocol>> EventLoop::connect_accepted_socket_impl(
+    ProtocolFactory factory, int sock, AcceptedSocketOptions options) {
+  detail::check_ssl_arguments(options.ssl != nullptr, options.ssl_handshake_timeout,
+                              options.ssl_shutdown_timeout);
   detail::check_stream_socket(sock);
   detail::set_nonblocking(sock);
-  co_return co_await wrap_connected_socket(std::move(factory), sock);
+  StartTLSOptions tls;
+  tls.server_side = true;
+  tls.ssl_handshake_timeout = options.ssl_handshake_timeout;
+  tls.ssl_shutdown_timeout = options.ssl_shutdown_timeout;
+  co_return co_await wrap_connected_socket(std::move(factory), sock, options.ssl, tls);
 }
 
 }  // namespace aiocpp

@@ -1,0 +1,119 @@
+#pragma once
+// What the TLS suites share: certificates made at run time with the openssl
+// CLI in a temporary directory (no key material in the repository), and an
+// echo protocol pair.
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "aiocpp/ssl.hpp"
+#include "test_support.hpp"
+
+namespace aiocpp::testing {
+
+// A CA, a server certificate for localhost / 127.0.0.1 and a client
+// certificate signed by it, and a self-signed certificate nobody trusts.
+struct Certificates {
+  std::string dir, ca, server_cert, server_key, client_cert, client_key, self_signed_cert,
+      self_signed_key;
+
+  static const Certificates& get() {
+    static const Certificates certs = make();
+    return certs;
+  }
+
+ private:
+  static void sh(const std::string& command) {
+    if (std::system(("cd " + get_dir() + " && " + command + " >/dev/null 2>&1").c_str()) != 0) {
+      throw std::runtime_error("failed: " + command);
+    }
+  }
+  static const std::string& get_dir() {
+    static const std::string dir = [] {
+      char templ[] = "/tmp/aiocpp-tls-XXXXXX";
+      return std::string(::mkdtemp(templ));
+    }();
+    return dir;
+  }
+  static Certificates make() {
+    Certificates c;
+    c.dir = get_dir();
+    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    sh("openssl req -x509 " + key + " -keyout ca.key -out ca.pem -days 2 -subj /CN=aiocpp-test-ca");
+    sh("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext");
+    sh("openssl req " + key + " -keyout server.key -out server.csr -subj /CN=localhost");
+    sh("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 "
+       "-extfile server.ext -out server.pem");
+    sh("openssl req " + key + " -keyout client.key -out client.csr -subj /CN=aiocpp-client");
+    sh("openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -set_serial 3 -days 2 "
+       "-out client.pem");
+    sh("openssl req -x509 " + key +
+       " -keyout self.key -out self.pem -days 2 -subj /CN=localhost "
+       "-addext subjectAltName=DNS:localhost,IP:127.0.0.1");
+    c.ca = c.dir + "/ca.pem";
+    c.server_cert = c.dir + "/server.pem";
+    c.server_key = c.dir + "/server.key";
+    c.client_cert = c.dir + "/client.pem";
+    c.client_key = c.dir + "/client.key";
+    c.self_signed_cert = c.dir + "/self.pem";
+    c.self_signed_key = c.dir + "/self.key";
+    std::atexit([] { std::filesystem::remove_all(get_dir()); });
+    return c;
+  }
+};
+
+inline std::shared_ptr<SSLContext> server_context() {
+  const Certificates& certs = Certificates::get();
+  auto context = SSLContext::create_default_context(Purpose::CLIENT_AUTH);
+  context->load_cert_chain(certs.server_cert, certs.server_key);
+  return context;
+}
+
+inline std::shared_ptr<SSLContext> client_context() {
+  return SSLContext::create_default_context(Purpose::SERVER_AUTH, Certificates::get().ca);
+}
+
+// Echoes everything.
+struct TLSEcho : Protocol {
+  Transport* transport = nullptr;
+  void connection_made(Transport& t) override { transport = &t; }
+  void data_received(std::string_view data) override { transport->write(data); }
+};
+
+// Collects what arrives; `done` completes with it once `expected` bytes
+// came, or with the error connection_lost received.
+struct TLSCollector : Protocol {
+  std::size_t expected;
+  Future<std::string> done;
+  Future<void> lost;
+  std::string got;
+  Transport* transport = nullptr;
+  TLSCollector(std::size_t n, Future<std::string> f, Future<void> l)
+      : expected(n), done(std::move(f)), lost(std::move(l)) {}
+  void connection_made(Transport& t) override { transport = &t; }
+  void data_received(std::string_view data) override {
+    got += data;
+    if (got.size() >= expected && !done.done()) done.set_result(got);
+  }
+  void connection_lost(std::exception_ptr error) override {
+    if (!done.done()) {
+      if (error) {
+        done.set_exception(error);
+      } else {
+        done.set_result(got);
+      }
+    }
+    if (!lost.done()) {
+      if (error) {
+        lost.set_exception(error);
+      } else {
+        lost.set_result();
+      }
+    }
+  }
+};
+
+}  // namespace aiocpp::testing
