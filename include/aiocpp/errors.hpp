@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>  // ExceptionGroup
 
 namespace aiocpp {
 
@@ -86,6 +87,32 @@ using ValueError = std::invalid_argument;
 class TypeError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace aiocpp
+
+// --- Locks and task groups (issue 14) -------------------------------------------
+
+namespace aiocpp {
+
+// asyncio.BrokenBarrierError: a Barrier was aborted or reset while waiting.
+class BrokenBarrierError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Python's ExceptionGroup as TaskGroup raises it: every failure of the
+// group's tasks (and of its body), in the order they happened.
+class ExceptionGroup : public std::runtime_error {
+ public:
+  ExceptionGroup(const std::string& message, std::vector<std::exception_ptr> exceptions)
+      : std::runtime_error(message + " (" + std::to_string(exceptions.size()) + " sub-exception" +
+                           (exceptions.size() == 1 ? "" : "s") + ")"),
+        exceptions_(std::move(exceptions)) {}
+  const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+
+ private:
+  std::vector<std::exception_ptr> exceptions_;
 };
 
 }  // namespace aiocpp
