@@ -55,9 +55,13 @@ class SendfileNotAvailableError : public std::runtime_error {
 // Raised by streams when EOF arrives before the expected bytes.
 class IncompleteReadError : public std::runtime_error {
  public:
+  // `expected` for readuntil(), which cannot know (asyncio's None).
+  static constexpr std::size_t undefined = static_cast<std::size_t>(-1);
   IncompleteReadError(std::string partial, std::size_t expected)
-      : std::runtime_error(std::to_string(partial.size()) + " bytes read on a total of " +
-                           std::to_string(expected) + " expected bytes"),
+      : std::runtime_error(
+            std::to_string(partial.size()) + " bytes read on a total of " +
+            (expected == undefined ? std::string("undefined") : std::to_string(expected)) +
+            " expected bytes"),
         partial_(std::move(partial)),
         expected_(expected) {}
   const std::string& partial() const noexcept { return partial_; }
