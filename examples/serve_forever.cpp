@@ -1,7 +1,14 @@
-// Server.serve_forever(): seed 003 ("Event loop", the Server object section).
-// The seed serves with start_server() and a client_connected coroutine that
-// reads one line; streams do not exist yet, so a small Protocol plays that
-// part: it reads one line, prints it and closes the connection.
+// Server.serve_forever(): seed 003 ("Event loop", the Server object section),
+// line for line on streams, as the seed writes it:
+//
+//   async def client_connected(reader, writer):
+//       await reader.readline()
+//
+//   async def main(host, port):
+//       srv = await asyncio.start_server(client_connected, host, port)
+//       await srv.serve_forever()
+//
+// What it prints, so that a run shows what happened:
 //
 //   Serving on ('127.0.0.1', 40123)
 //   Connection from ('127.0.0.1', 54321)
@@ -14,51 +21,25 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "aiocpp/aiocpp.hpp"
 #include "example_args.hpp"
 
 namespace {
 
-// What client_connected does with `await reader.readline()`: collects bytes up
-// to the first newline (kept, as readline() keeps it) or EOF.
-class ReadLineProtocol : public aiocpp::Protocol {
- public:
-  void connection_made(aiocpp::Transport& transport) override {
-    transport_ = &transport;
-    std::cout << "Connection from " << transport.peername().to_string() << std::endl;
-  }
-
-  void data_received(std::string_view data) override {
-    if (done_) return;
-    buffer_ += data;
-    if (auto newline = buffer_.find('\n'); newline != std::string::npos) {
-      finish(buffer_.substr(0, newline + 1));
-    }
-  }
-
-  bool eof_received() override {
-    if (!done_) finish(buffer_);  // readline() returns what is left at EOF
-    return false;
-  }
-
- private:
-  void finish(const std::string& line) {
-    done_ = true;
-    std::cout << "Line received: " << examples::py_bytes_repr(line) << std::endl;
-    transport_->close();
-  }
-
-  aiocpp::Transport* transport_ = nullptr;  // valid until connection_lost
-  std::string buffer_;
-  bool done_ = false;
-};
+aiocpp::Task<> client_connected(std::shared_ptr<aiocpp::StreamReader> reader,
+                                std::shared_ptr<aiocpp::StreamWriter> writer) {
+  std::cout << "Connection from " << writer->transport().peername().to_string() << std::endl;
+  std::string line = co_await reader->readline();
+  std::cout << "Line received: " << examples::py_bytes_repr(line) << std::endl;
+  writer->close();
+  co_await writer->wait_closed();
+}
 
 aiocpp::Task<> amain(examples::Args args) {
   aiocpp::EventLoop& loop = aiocpp::get_running_loop();
-  std::shared_ptr<aiocpp::Server> srv = co_await loop.create_server(
-      [] { return std::make_shared<ReadLineProtocol>(); }, args.host, args.port);
+  std::shared_ptr<aiocpp::Server> srv =
+      co_await aiocpp::start_server(client_connected, args.host, args.port);
   std::cout << "Serving on " << srv->sockets().at(0).getsockname().to_string() << std::endl;
 
   aiocpp::Task<> serving = loop.create_task(srv->serve_forever());

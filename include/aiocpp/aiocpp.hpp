@@ -6,12 +6,17 @@
 #include "aiocpp/exception_context.hpp"
 #include "aiocpp/future.hpp"
 #include "aiocpp/handle.hpp"
+#include "aiocpp/locks.hpp"
 #include "aiocpp/protocols.hpp"
+#include "aiocpp/queues.hpp"
 #include "aiocpp/runners.hpp"
 #include "aiocpp/server.hpp"
 #include "aiocpp/socket_address.hpp"
 #include "aiocpp/ssl.hpp"  // TLS: SSLContext, SSLError
+#include "aiocpp/streams.hpp"
 #include "aiocpp/subprocess.hpp"  // pipes and subprocesses
 #include "aiocpp/task.hpp"
+#include "aiocpp/taskgroups.hpp"
 #include "aiocpp/tasks.hpp"
+#include "aiocpp/timeouts.hpp"
 #include "aiocpp/transports.hpp"

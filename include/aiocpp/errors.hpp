@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>  // ExceptionGroup
 
 namespace aiocpp {
 
@@ -52,6 +53,38 @@ class SendfileNotAvailableError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Raised by StreamReader (aiocpp/streams.hpp) when EOF arrives before the
+// expected bytes.
+class IncompleteReadError : public std::runtime_error {
+ public:
+  // `expected` for readuntil(), which cannot know (asyncio's None).
+  static constexpr std::size_t undefined = static_cast<std::size_t>(-1);
+  IncompleteReadError(std::string partial, std::size_t expected)
+      : std::runtime_error(
+            std::to_string(partial.size()) + " bytes read on a total of " +
+            (expected == undefined ? std::string("undefined") : std::to_string(expected)) +
+            " expected bytes"),
+        partial_(std::move(partial)),
+        expected_(expected) {}
+  const std::string& partial() const noexcept { return partial_; }
+  std::size_t expected() const noexcept { return expected_; }
+
+ private:
+  std::string partial_;
+  std::size_t expected_;
+};
+
+// Raised by StreamReader.readuntil() when the limit is reached first.
+class LimitOverrunError : public std::runtime_error {
+ public:
+  LimitOverrunError(const std::string& what, std::size_t consumed)
+      : std::runtime_error(what), consumed_(consumed) {}
+  std::size_t consumed() const noexcept { return consumed_; }
+
+ private:
+  std::size_t consumed_;
+};
+
 // Python's RuntimeError and ValueError map onto the standard library's.
 using RuntimeError = std::runtime_error;
 using ValueError = std::invalid_argument;
@@ -61,6 +94,32 @@ using ValueError = std::invalid_argument;
 class TypeError : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+}  // namespace aiocpp
+
+// --- Locks and task groups (issue 14) -------------------------------------------
+
+namespace aiocpp {
+
+// asyncio.BrokenBarrierError: a Barrier was aborted or reset while waiting.
+class BrokenBarrierError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Python's ExceptionGroup as TaskGroup raises it: every failure of the
+// group's tasks (and of its body), in the order they happened.
+class ExceptionGroup : public std::runtime_error {
+ public:
+  ExceptionGroup(const std::string& message, std::vector<std::exception_ptr> exceptions)
+      : std::runtime_error(message + " (" + std::to_string(exceptions.size()) + " sub-exception" +
+                           (exceptions.size() == 1 ? "" : "s") + ")"),
+        exceptions_(std::move(exceptions)) {}
+  const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+
+ private:
+  std::vector<std::exception_ptr> exceptions_;
 };
 
 }  // namespace aiocpp

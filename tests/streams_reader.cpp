@@ -1,0 +1,227 @@
+// StreamReader fed directly (no socket): asyncio's test_streams reader
+// behaviour — read / readline / readexactly / readuntil, limits, EOF,
+// exceptions, and long lines arriving in many pieces.
+
+#include <string>
+
+#include "aiocpp/streams.hpp"
+#include "test_support.hpp"
+
+using namespace aiocpp;
+
+namespace {
+
+class Reader : public aiocpp::testing::LoopTest {
+ protected:
+  template <class T>
+  T run(Task<T> t) {
+    auto bounded = [](Task<T> t) -> Task<T> { co_return co_await wait_for(std::move(t), 5.0); };
+    return loop_->run_until_complete(bounded(std::move(t)));
+  }
+};
+
+// Feeds `chunks` one per loop iteration, then EOF.
+Task<void> feed_later(StreamReader& r, std::vector<std::string> chunks, bool eof) {
+  for (auto& c : chunks) {
+    co_await yield_now();
+    r.feed_data(c);
+  }
+  if (eof) r.feed_eof();
+}
+
+TEST_F(Reader, ReadReturnsWhatIsBufferedAndMinusOneReadsToEof) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    r.feed_data("hello world");
+    EXPECT_EQ(co_await r.read(5), "hello");
+    EXPECT_EQ(co_await r.read(100), " world");
+    EXPECT_EQ(co_await r.read(0), "");
+    (void)get_running_loop().create_task(feed_later(r, {"a", "b", "c"}, true));
+    EXPECT_EQ(co_await r.read(-1), "abc");
+    EXPECT_TRUE(r.at_eof());
+    EXPECT_EQ(co_await r.read(10), "");
+  };
+  run(body());
+}
+
+TEST_F(Reader, ReadlineKeepsTheNewlineAndReturnsThePartialLineAtEof) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    (void)get_running_loop().create_task(feed_later(r, {"li", "ne1\nline", "2\nrest"}, true));
+    EXPECT_EQ(co_await r.readline(), "line1\n");
+    EXPECT_EQ(co_await r.readline(), "line2\n");
+    EXPECT_EQ(co_await r.readline(), "rest");
+    EXPECT_EQ(co_await r.readline(), "");
+    EXPECT_TRUE(r.at_eof());
+  };
+  run(body());
+}
+
+TEST_F(Reader, ReadexactlyRaisesIncompleteReadErrorWithThePartialBytes) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    (void)get_running_loop().create_task(feed_later(r, {"12", "345", "67"}, true));
+    EXPECT_EQ(co_await r.readexactly(4), "1234");
+    bool raised = false;
+    try {
+      (void)co_await r.readexactly(10);
+    } catch (const IncompleteReadError& e) {
+      raised = true;
+      EXPECT_EQ(e.partial(), "567");
+      EXPECT_EQ(e.expected(), 10u);
+    }
+    EXPECT_TRUE(raised);
+    bool negative = false;
+    try {
+      (void)co_await r.readexactly(-1);
+    } catch (const ValueError&) {
+      negative = true;
+    }
+    EXPECT_TRUE(negative);
+  };
+  run(body());
+}
+
+TEST_F(Reader, ReaduntilFindsAMultiByteSeparatorSplitAcrossChunks) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    (void)get_running_loop().create_task(feed_later(r, {"abc\r", "\nde", "f\r", "\n"}, true));
+    std::string sep = "\r\n";
+    EXPECT_EQ(co_await r.readuntil(sep), "abc\r\n");
+    EXPECT_EQ(co_await r.readuntil(sep), "def\r\n");
+    bool incomplete = false;
+    try {
+      (void)co_await r.readuntil(sep);
+    } catch (const IncompleteReadError& e) {
+      incomplete = true;
+      EXPECT_EQ(e.partial(), "");
+    }
+    EXPECT_TRUE(incomplete);
+    bool empty_sep = false;
+    try {
+      std::string none;
+      (void)co_await r.readuntil(none);
+    } catch (const ValueError&) {
+      empty_sep = true;
+    }
+    EXPECT_TRUE(empty_sep);
+  };
+  run(body());
+}
+
+TEST_F(Reader, ReaduntilPastTheLimitRaisesLimitOverrunAndKeepsTheData) {
+  auto body = []() -> Task<void> {
+    StreamReader r(4);
+    r.feed_data("123456\n");
+    bool overrun = false;
+    try {
+      std::string sep = "\n";
+      (void)co_await r.readuntil(sep);
+    } catch (const LimitOverrunError& e) {
+      overrun = true;
+      EXPECT_EQ(e.consumed(), 6u);
+    }
+    EXPECT_TRUE(overrun);
+    EXPECT_EQ(co_await r.read(3), "123") << "the data stays buffered";
+
+    StreamReader r2(4);
+    r2.feed_data("1234567");  // no separator, already longer than the limit
+    overrun = false;
+    try {
+      std::string sep = "\n";
+      (void)co_await r2.readuntil(sep);
+    } catch (const LimitOverrunError& e) {
+      overrun = true;
+      EXPECT_EQ(e.consumed(), 7u);
+    }
+    EXPECT_TRUE(overrun);
+  };
+  run(body());
+}
+
+TEST_F(Reader, ReadlineOverTheLimitIsAValueErrorAndDiscardsTheLine) {
+  auto body = []() -> Task<void> {
+    StreamReader r(4);
+    r.feed_data("123456\nok\n");
+    bool raised = false;
+    try {
+      (void)co_await r.readline();
+    } catch (const ValueError&) {
+      raised = true;
+    }
+    EXPECT_TRUE(raised);
+    EXPECT_EQ(co_await r.readline(), "ok\n");
+  };
+  run(body());
+}
+
+TEST_F(Reader, LimitMustBePositive) {
+  EXPECT_THROW(StreamReader(0), ValueError);
+  EXPECT_THROW(StreamReader(-5), ValueError);
+}
+
+TEST_F(Reader, AnExceptionSetByTheTransportIsRaisedToTheReader) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    Task<std::string> pending = get_running_loop().create_task(r.readline());
+    co_await yield_now();
+    r.set_exception(
+        std::make_exception_ptr(std::system_error(ECONNRESET, std::generic_category(), "reset")));
+    bool raised = false;
+    try {
+      (void)co_await pending;
+    } catch (const std::system_error& e) {
+      raised = e.code().value() == ECONNRESET;
+    }
+    EXPECT_TRUE(raised);
+    raised = false;
+    try {
+      (void)co_await r.read(1);
+    } catch (const std::system_error&) {
+      raised = true;
+    }
+    EXPECT_TRUE(raised) << "later reads raise it too";
+  };
+  run(body());
+}
+
+TEST_F(Reader, TwoConcurrentReadersIsARuntimeError) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    Task<std::string> first = get_running_loop().create_task(r.read(1));
+    co_await yield_now();
+    bool raised = false;
+    try {
+      (void)co_await r.read(1);
+    } catch (const RuntimeError&) {
+      raised = true;
+    }
+    EXPECT_TRUE(raised);
+    r.feed_data("x");
+    EXPECT_EQ(co_await first, "x");
+  };
+  run(body());
+}
+
+TEST_F(Reader, ALongLineInManySmallPiecesIsReadInLinearTime) {
+  auto body = []() -> Task<void> {
+    // 8 MiB in 1-byte-per... 16-byte pieces: quadratic copying or searching
+    // would take minutes; linear takes milliseconds.
+    const std::size_t size = 8u << 20;
+    StreamReader r(static_cast<long>(size) + 1);
+    std::string piece(16, 'x');
+    auto feeder = [](StreamReader& r, std::string piece, std::size_t size) -> Task<void> {
+      for (std::size_t sent = 0; sent < size; sent += piece.size()) {
+        r.feed_data(piece);
+        if (sent % (1u << 16) == 0) co_await yield_now();
+      }
+      r.feed_data("\n");
+    };
+    (void)get_running_loop().create_task(feeder(r, piece, size));
+    std::string line = co_await r.readline();
+    EXPECT_EQ(line.size(), size + 1);
+  };
+  run(body());
+}
+
+}  // namespace
