@@ -180,7 +180,7 @@ PyRef size_of(std::size_t n) { return PyRef::steal(PyLong_FromSize_t(n)); }
 
 }  // namespace
 
-// _sock_sendfile_native(fd, file_fd, offset, count, fallback)
+// _sock_sendfile_fd_native(fd, file_fd, offset, count, fallback)
 PyObject* loop_sock_sendfile_native(PyLoop* self, PyObject* args) {
   int fd, file;
   long long offset;
@@ -197,7 +197,7 @@ PyObject* loop_sock_sendfile_native(PyLoop* self, PyObject* args) {
   });
 }
 
-// _sendfile_native(transport, file_fd, offset, count, fallback): the
+// _sendfile_fd_native(transport, file_fd, offset, count, fallback): the
 // transport is a native stream transport (checked by the caller).
 PyObject* loop_sendfile_native(PyLoop* self, PyObject* args) {
   PyObject* transport_object;
