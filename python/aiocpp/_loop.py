@@ -192,6 +192,10 @@ class Loop(UnixMethods, DatagramMethods, PipeMethods, SignalMethods, SockMethods
             self._ensure_fd_no_transport(fd)
         return _native.Loop.remove_writer(self, fd)
 
+    # The selector loop's private names, which unix_events' PidfdChildWatcher calls.
+    _add_reader = _native.Loop.add_reader
+    _remove_reader = _native.Loop.remove_reader
+
     # --- debug mode ------------------------------------------------------------------------
     def set_debug(self, enabled):
         self._set_debug_native(enabled)
