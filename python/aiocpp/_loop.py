@@ -74,6 +74,12 @@ class Loop(UnixMethods, DatagramMethods, PipeMethods, SignalMethods, SockMethods
         self._coroutine_origin_tracking_enabled = False
         self._coroutine_origin_tracking_saved_depth = None
         self.slow_callback_duration = 0.1
+        # Transports made over a caller's socket (sock=), by that socket's
+        # descriptor: asyncio refuses add_reader & co. on it while the
+        # transport is open (the native transport works on a duplicate).
+        self._sock_transports = {}
+        if coroutines._is_debug_mode():  # PYTHONASYNCIODEBUG, -X dev, as BaseEventLoop
+            self.set_debug(True)
 
     def __repr__(self):
         return (f'<{self.__class__.__name__} running={self.is_running()} '
@@ -150,6 +156,45 @@ class Loop(UnixMethods, DatagramMethods, PipeMethods, SignalMethods, SockMethods
             _warn(f"unclosed event loop {self!r}", ResourceWarning, source=self)
             if not self.is_running():
                 self.close()
+
+    # --- add_reader / add_writer -------------------------------------------------------
+    def _register_sock_transport(self, sock, transport):
+        self._sock_transports[sock.fileno()] = (sock, transport)
+
+    def _ensure_fd_no_transport(self, fd):
+        fileno = fd if isinstance(fd, int) else _native_fileno(fd)
+        entry = self._sock_transports.get(fileno)
+        if entry is None:
+            return
+        sock, transport = entry
+        if sock.fileno() != fileno:  # that socket is closed: the number is free
+            del self._sock_transports[fileno]
+        elif not transport.is_closing():
+            raise RuntimeError(f'File descriptor {fd!r} is used by transport {transport!r}')
+
+    def add_reader(self, fd, callback, *args):
+        if self._sock_transports:
+            self._ensure_fd_no_transport(fd)
+        return _native.Loop.add_reader(self, fd, callback, *args)
+
+    def add_writer(self, fd, callback, *args):
+        if self._sock_transports:
+            self._ensure_fd_no_transport(fd)
+        return _native.Loop.add_writer(self, fd, callback, *args)
+
+    def remove_reader(self, fd):
+        if self._sock_transports:
+            self._ensure_fd_no_transport(fd)
+        return _native.Loop.remove_reader(self, fd)
+
+    def remove_writer(self, fd):
+        if self._sock_transports:
+            self._ensure_fd_no_transport(fd)
+        return _native.Loop.remove_writer(self, fd)
+
+    # The selector loop's private names, which unix_events' PidfdChildWatcher calls.
+    _add_reader = _native.Loop.add_reader
+    _remove_reader = _native.Loop.remove_reader
 
     # --- debug mode ------------------------------------------------------------------------
     def set_debug(self, enabled):
@@ -440,6 +485,14 @@ def _check_ssl_socket(sock):
     ssl = sys.modules.get('ssl')
     if ssl is not None and isinstance(sock, ssl.SSLSocket):
         raise TypeError("Socket cannot be of type SSLSocket")
+
+
+def _native_fileno(fileobj):
+    # selectors' rule, and asyncio's message.
+    try:
+        return int(fileobj.fileno())
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"Invalid file object: {fileobj!r}") from None
 
 
 def _describe_callback(handle):

@@ -2,9 +2,12 @@
 (sendfile(2) for files); here, asyncio's argument checks and the socket
 objects it returns."""
 
+import io
+import os
 import socket
+import stat
 
-from asyncio import base_events, constants
+from asyncio import base_events, constants, exceptions
 
 from . import _native
 
@@ -88,14 +91,23 @@ class SockMethods:
         conn.setblocking(False)
         return conn, address
 
+    # sock_sendfile and sendfile are asyncio's: the native attempt through
+    # _sock_sendfile_native / _sendfile_native (asyncio's hooks, by the same
+    # names and signatures), then asyncio's own read-and-send fallback.
     async def sock_sendfile(self, sock, file, offset=0, count=None, *, fallback=True):
         _check_sock(self, sock)
         _check_sendfile_params(sock.type, file, offset, count)
         try:
-            sent = await self._sock_sendfile_native(sock.fileno(), file.fileno(), offset, count,
-                                                    fallback)
-        finally:
-            pass
+            return await self._sock_sendfile_native(sock, file, offset, count)
+        except exceptions.SendfileNotAvailableError:
+            if not fallback:
+                raise
+        return await base_events.BaseEventLoop._sock_sendfile_fallback(self, sock, file, offset,
+                                                                       count)
+
+    async def _sock_sendfile_native(self, sock, file, offset, count):
+        fileno = _regular_file_fd(file)
+        sent = await self._sock_sendfile_fd_native(sock.fileno(), fileno, offset, count, False)
         file.seek(offset + sent)
         return sent
 
@@ -103,20 +115,53 @@ class SockMethods:
         if transport.is_closing():
             raise RuntimeError("Transport is closing")
         _check_sendfile_params(socket.SOCK_STREAM, file, offset, count)
-        if isinstance(transport, _native.Transport):
-            sent = await self._sendfile_native(transport, file.fileno(), offset, count, fallback)
-            file.seek(offset + sent)
-            return sent
         mode = getattr(transport, '_sendfile_compatible', constants._SendfileMode.UNSUPPORTED)
         if mode is constants._SendfileMode.UNSUPPORTED:
             raise RuntimeError(f"sendfile is not supported for transport {transport!r}")
+        if mode is constants._SendfileMode.TRY_NATIVE:
+            try:
+                return await self._sendfile_native(transport, file, offset, count)
+            except exceptions.SendfileNotAvailableError:
+                if not fallback:
+                    raise
         if not fallback:
             raise RuntimeError(f"fallback is disabled and native sendfile is not "
                                f"supported for transport {transport!r}")
-        # A TLS transport (asyncio's _SSLProtocolTransport): asyncio's own
-        # read-and-write fallback, which drives it through its public methods.
+        if isinstance(transport, _native.Transport):
+            # The C++ loop's fallback (asyncio's needs its own _FlowControlMixin
+            # transports). It tries sendfile(2) again first: where
+            # _sendfile_native was replaced, the bytes still go, by either way.
+            fileno = file.fileno()
+            sent = await self._sendfile_fd_native(transport, fileno, offset, count, True)
+            file.seek(offset + sent)
+            return sent
+        # asyncio's own fallback, which drives a TLS transport
+        # (_SSLProtocolTransport) through its public methods.
         return await base_events.BaseEventLoop._sendfile_fallback(self, transport, file, offset,
                                                                   count)
+
+    async def _sendfile_native(self, transport, file, offset, count):
+        if not isinstance(transport, _native.Transport):
+            raise exceptions.SendfileNotAvailableError(
+                f"sendfile is not supported for transport {transport!r}")
+        fileno = _regular_file_fd(file)
+        sent = await self._sendfile_fd_native(transport, fileno, offset, count, False)
+        file.seek(offset + sent)
+        return sent
+
+
+def _regular_file_fd(file):
+    # As asyncio: what is not a regular file on disk takes the fallback.
+    try:
+        fileno = file.fileno()
+    except (AttributeError, io.UnsupportedOperation) as err:
+        raise exceptions.SendfileNotAvailableError("not a regular file") from err
+    try:
+        if not stat.S_ISREG(os.fstat(fileno).st_mode):
+            raise exceptions.SendfileNotAvailableError("not a regular file")
+    except OSError as err:
+        raise exceptions.SendfileNotAvailableError("not a regular file") from err
+    return fileno
 
 
 # Transports the native sendfile and start_tls accept (asyncio's markers).

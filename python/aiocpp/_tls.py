@@ -39,12 +39,19 @@ class TlsMethods:
         if not ssl:
             return await start(protocol_factory)
         waiter = self.create_future()
-        protocol = protocol_factory()
-        ssl_protocol = sslproto.SSLProtocol(
-            self, protocol, None if isinstance(ssl, bool) else ssl, waiter,
-            server_side=server_side, server_hostname=server_hostname,
-            ssl_handshake_timeout=handshake_timeout, ssl_shutdown_timeout=shutdown_timeout)
-        transport, _ = await start(lambda: ssl_protocol)
+        made = []
+
+        def factory():
+            # Made once connected, as asyncio does: an SSLProtocol makes its
+            # application transport at once, which would be left unclosed
+            # (a ResourceWarning) by a connection that fails.
+            made.append(protocol_factory())
+            return sslproto.SSLProtocol(
+                self, made[0], None if isinstance(ssl, bool) else ssl, waiter,
+                server_side=server_side, server_hostname=server_hostname,
+                ssl_handshake_timeout=handshake_timeout, ssl_shutdown_timeout=shutdown_timeout)
+        transport, ssl_protocol = await start(factory)
+        protocol = made[0]
         try:
             await waiter
         except BaseException:
@@ -77,6 +84,7 @@ class TlsMethods:
             native = transport._ssl_protocol._transport
         if native is not None:
             native._set_socket(trsock.TransportSocket(sock))
+            self._register_sock_transport(sock, transport)
             if native.is_closing() and protocol is not None:
                 pass  # connection_lost has run or will run and close `sock`
         return transport, protocol

@@ -20,6 +20,22 @@ PyObject* cancel_task(PyObject* capsule, PyObject* future) {
 
 PyMethodDef canceller_def = {"_cancel_cpp_task", cancel_task, METH_O, nullptr};
 
+void free_future(PyObject* capsule) {
+  delete static_cast<Future<void>*>(PyCapsule_GetPointer(capsule, "aiocpp.Future"));
+}
+
+PyObject* cancel_future(PyObject* capsule, PyObject* future) {
+  PyRef cancelled = PyRef::steal(PyObject_CallMethodNoArgs(future, runtime.str_cancelled));
+  if (!cancelled) return nullptr;
+  if (cancelled.get() == Py_True) {
+    auto* pending = static_cast<Future<void>*>(PyCapsule_GetPointer(capsule, "aiocpp.Future"));
+    if (pending && !pending->done()) pending->cancel();
+  }
+  Py_RETURN_NONE;
+}
+
+PyMethodDef future_canceller_def = {"_cancel_cpp_future", cancel_future, METH_O, nullptr};
+
 }  // namespace
 
 PyRef make_task_canceller(Task<void> task) {
@@ -27,6 +43,13 @@ PyRef make_task_canceller(Task<void> task) {
       PyRef::steal(PyCapsule_New(new Task<void>(std::move(task)), "aiocpp.Task", free_task));
   if (!capsule) return {};
   return PyRef::steal(PyCFunction_New(&canceller_def, capsule.get()));
+}
+
+PyRef make_future_canceller(Future<void> pending) {
+  PyRef capsule = PyRef::steal(
+      PyCapsule_New(new Future<void>(std::move(pending)), "aiocpp.Future", free_future));
+  if (!capsule) return {};
+  return PyRef::steal(PyCFunction_New(&future_canceller_def, capsule.get()));
 }
 
 void settle_future(PyObject* future, PyObject* result, PyObject* exception) {

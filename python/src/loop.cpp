@@ -291,6 +291,16 @@ PyObject* loop_close_native(PyLoop* self, PyObject*) {
 }
 
 // --- add_reader / add_writer ------------------------------------------------------
+// A descriptor, or asyncio's ValueError("Invalid file object: ...") (selectors' rule).
+int watched_fd(PyObject* fileobj) {
+  int fd = PyObject_AsFileDescriptor(fileobj);
+  if (fd < 0 && PyErr_ExceptionMatches(PyExc_TypeError)) {
+    PyErr_Clear();
+    PyErr_Format(PyExc_ValueError, "Invalid file object: %R", fileobj);
+  }
+  return fd;
+}
+
 PyObject* watch(PyLoop* self, PyObject* const* args, Py_ssize_t nargs, bool writer) {
   const char* method = writer ? "add_writer" : "add_reader";
   if (nargs < 2) {
@@ -299,7 +309,7 @@ PyObject* watch(PyLoop* self, PyObject* const* args, Py_ssize_t nargs, bool writ
     return nullptr;
   }
   if (!check_open(self)) return nullptr;
-  int fd = PyObject_AsFileDescriptor(args[0]);
+  int fd = watched_fd(args[0]);
   if (fd < 0) return nullptr;
   if (!check_callback(args[1], method)) return nullptr;
   PyRef handle = PyRef::steal(reinterpret_cast<PyObject*>(
@@ -329,7 +339,7 @@ PyObject* loop_add_writer(PyLoop* self, PyObject* const* args, Py_ssize_t nargs)
 
 PyObject* unwatch(PyLoop* self, PyObject* fileobj, bool writer) {
   if (self->loop->is_closed()) Py_RETURN_FALSE;
-  int fd = PyObject_AsFileDescriptor(fileobj);
+  int fd = watched_fd(fileobj);
   if (fd < 0) return nullptr;
   try {
     bool removed = writer ? self->loop->remove_writer(fd) : self->loop->remove_reader(fd);
@@ -407,8 +417,8 @@ PyMethodDef loop_methods[] = {
     {"_sock_sendto_native", VARARGS(loop_sock_sendto_native), nullptr},
     {"_sock_connect_native", VARARGS(loop_sock_connect_native), nullptr},
     {"_sock_accept_native", VARARGS(loop_sock_accept_native), nullptr},
-    {"_sock_sendfile_native", VARARGS(loop_sock_sendfile_native), nullptr},
-    {"_sendfile_native", VARARGS(loop_sendfile_native), nullptr},
+    {"_sock_sendfile_fd_native", VARARGS(loop_sock_sendfile_native), nullptr},
+    {"_sendfile_fd_native", VARARGS(loop_sendfile_native), nullptr},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -5,8 +5,10 @@
 
 #include <memory>
 
+#include "core/loop_impl.hpp"
 #include "errors.hpp"
 #include "future_bridge.hpp"
+#include "posix/socket_ops.hpp"
 #include "transport.hpp"
 
 namespace aiocpp::python {
@@ -138,9 +140,15 @@ PyObject* loop_sock_connect_native(PyLoop* self, PyObject* args) {
   if (!PyArg_ParseTuple(args, "iO", &fd, &address_object)) return nullptr;
   SocketAddress address;
   if (!address_from_python(address_object, &address)) return nullptr;
+  // The backend calls connect() now, as asyncio does before sock_connect's
+  // first await: a caller may accept() on the listener (blocking) right after
+  // one iteration, and a task would not have made its first step yet.
+  if (!detail::is_nonblocking(fd)) {
+    return PyErr_Format(PyExc_ValueError, "the socket must be non-blocking");
+  }
   return run(self, [&] {
-    return future_from_task(self, self->loop->sock_connect(fd, address),
-                            [](auto&&...) { return PyRef(); });
+    return future_from_future(self, detail::impl_of(*self->loop).backend->sock_connect(fd, address),
+                              [](auto&&...) { return PyRef(); });
   });
 }
 
@@ -172,7 +180,7 @@ PyRef size_of(std::size_t n) { return PyRef::steal(PyLong_FromSize_t(n)); }
 
 }  // namespace
 
-// _sock_sendfile_native(fd, file_fd, offset, count, fallback)
+// _sock_sendfile_fd_native(fd, file_fd, offset, count, fallback)
 PyObject* loop_sock_sendfile_native(PyLoop* self, PyObject* args) {
   int fd, file;
   long long offset;
@@ -189,7 +197,7 @@ PyObject* loop_sock_sendfile_native(PyLoop* self, PyObject* args) {
   });
 }
 
-// _sendfile_native(transport, file_fd, offset, count, fallback): the
+// _sendfile_fd_native(transport, file_fd, offset, count, fallback): the
 // transport is a native stream transport (checked by the caller).
 PyObject* loop_sendfile_native(PyLoop* self, PyObject* args) {
   PyObject* transport_object;

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <structmember.h>
 #include <sys/un.h>
 
 #include <any>
@@ -326,6 +327,7 @@ int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
   Py_VISIT(self->socket);
   Py_VISIT(self->pipes);
   Py_VISIT(self->pipe);
+  Py_VISIT(self->dict);
   return 0;
 }
 
@@ -334,6 +336,7 @@ int transport_clear(PyTransport* self) {
   Py_CLEAR(self->socket);
   Py_CLEAR(self->pipes);
   Py_CLEAR(self->pipe);
+  Py_CLEAR(self->dict);
   return 0;
 }
 
@@ -380,8 +383,14 @@ struct TypeInfo {
   PyObject** second_base = nullptr;  // asyncio's datagram transports are Transports too
 };
 
+PyMemberDef transport_members[] = {
+    {"__dictoffset__", T_PYSSIZET, offsetof(PyTransport, dict), READONLY, nullptr},
+    {},
+};
+
 bool add_type(PyObject* module, TransportKind kind, const TypeInfo& info) {
   PyType_Slot slots[] = {
+      {Py_tp_members, transport_members},
       {Py_tp_dealloc, reinterpret_cast<void*>(transport_dealloc)},
       {Py_tp_traverse, reinterpret_cast<void*>(transport_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(transport_clear)},

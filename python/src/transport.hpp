@@ -36,6 +36,9 @@ struct PyTransport {
   PyObject* pipes;   // a subprocess's {fd: pipe transport}, made on first use
   PyObject*
       pipe;  // connect_*_pipe's file object: get_extra_info('pipe'), closed with the connection
+  // Instance attributes, as asyncio's Python transports take them (code and
+  // tests wrap a transport's methods: transport.pause_reading = Mock()).
+  PyObject* dict;
 };
 
 bool add_transport_types(PyObject* module);

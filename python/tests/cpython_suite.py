@@ -40,7 +40,24 @@ def _aiocpp_loop(self):
     return aiocpp.new_event_loop()
 
 
+def _runners_loop(self):
+    # test_runners' BaseTest.new_loop makes a BaseEventLoop with a mocked
+    # selector whose shutdown_asyncgens records that it ran (tearDown checks
+    # it): the same record, on an aiocpp loop running its real one.
+    loop = _aiocpp_loop(self)
+    loop.shutdown_ag_run = False
+    shutdown = loop.shutdown_asyncgens
+
+    async def shutdown_asyncgens():
+        await shutdown()
+        loop.shutdown_ag_run = True
+    loop.shutdown_asyncgens = shutdown_asyncgens
+    return loop
+
+
 LOOP_METHODS = ('create_event_loop', 'new_loop')
+# Loop methods that need more than a bare aiocpp loop, by module.
+LOOP_FACTORIES = {'test.test_asyncio.test_runners': _runners_loop}
 
 
 def _loop_method(cls):
@@ -68,7 +85,8 @@ def retarget(module):
         if key in seen:
             continue
         seen.add(key)
-        classes.append(type(name, (obj,), {method: _aiocpp_loop, '__module__': module.__name__,
+        factory = LOOP_FACTORIES.get(module.__name__, _aiocpp_loop)
+        classes.append(type(name, (obj,), {method: factory, '__module__': module.__name__,
                                             '__qualname__': name}))
     return classes
 

@@ -38,6 +38,41 @@ class SockTests(LoopTestCase):
                     self.assertEqual(await self.loop.sock_recv(client, 10), b'back')
         self.run_async(main())
 
+    def test_sock_connect_starts_at_once(self):
+        # asyncio calls connect() before sock_connect's first await: one loop
+        # iteration later the listener has the connection to accept (here
+        # with a blocking accept, as CPython's test_sock_client_racing does).
+        async def main():
+            with socket.socket() as listener, socket.socket() as client:
+                listener.bind(('127.0.0.1', 0))
+                listener.listen()
+                listener.settimeout(5)  # a failure fails, not hangs
+                client.setblocking(False)
+                connect = asyncio.ensure_future(
+                    self.loop.sock_connect(client, listener.getsockname()))
+                await asyncio.sleep(0)
+                conn, _ = listener.accept()
+                conn.close()
+                await connect
+        self.run_async(main())
+
+    def test_sock_connect_cancelled(self):
+        async def main():
+            with socket.socket() as listener, socket.socket() as client:
+                listener.bind(('127.0.0.1', 0))
+                listener.listen()
+                client.setblocking(False)
+                connect = asyncio.ensure_future(
+                    self.loop.sock_connect(client, listener.getsockname()))
+                await asyncio.sleep(0)
+                connect.cancel()
+                with self.assertRaises(asyncio.CancelledError):
+                    await connect
+            with socket.socket() as blocking:
+                with self.assertRaisesRegex(ValueError, 'non-blocking'):
+                    await self.loop.sock_connect(blocking, ('127.0.0.1', 9))
+        self.run_async(main())
+
     def test_sock_udp(self):
         async def main():
             with socket.socket(type=socket.SOCK_DGRAM) as a, \
