@@ -3,8 +3,10 @@ handles, stop and run, errors, threads."""
 
 import asyncio
 import contextvars
+import gc
 import threading
 import unittest
+import weakref
 
 import aiocpp
 from support import LoopTestCase
@@ -215,6 +217,54 @@ class SchedulingTests(LoopTestCase):
         finally:
             stop.set()
             thread.join()
+
+
+class HandleCollectionTests(LoopTestCase):
+    # Handles are left out of the cycle collector while the loop holds them
+    # (they cannot be garbage then); one that outlives that is tracked.
+
+    def test_cycle_through_a_handle_that_ran_is_collected(self):
+        class Owner:
+            def tick(self):
+                pass
+
+        owner = Owner()
+        owner.handle = self.loop.call_soon(owner.tick)  # owner -> handle -> owner.tick -> owner
+        self.loop.call_soon(self.loop.stop)
+        self.loop.run_forever()
+        self.assertTrue(gc.is_tracked(owner.handle))
+        ref = weakref.ref(owner)
+        del owner
+        gc.collect()
+        self.assertIsNone(ref())
+
+    def test_cycle_through_a_cancelled_timer_is_collected(self):
+        class Owner:
+            def tick(self, *args):
+                pass
+
+        owner = Owner()
+        owner.timer = self.loop.call_later(3600, owner.tick, owner)
+        self.assertFalse(gc.is_tracked(owner.timer))  # the loop holds it
+        owner.timer.cancel()
+        ref = weakref.ref(owner)
+        del owner
+        gc.collect()
+        self.assertIsNone(ref())
+
+    def test_pending_handle_keeps_its_callback_alive(self):
+        class Owner:
+            def tick(self):
+                ticks.append(1)
+
+        ticks = []
+        owner = Owner()
+        owner.handle = self.loop.call_soon(owner.tick)
+        del owner
+        gc.collect()  # the untracked pending handle is a root: nothing it holds is freed
+        self.loop.call_soon(self.loop.stop)
+        self.loop.run_forever()
+        self.assertEqual(ticks, [1])
 
 
 class ErrorTests(LoopTestCase):
