@@ -102,6 +102,32 @@ PyHandle* new_handle(PyTypeObject* type, PyLoop* loop, PyObject* callback, PyObj
   return h;
 }
 
+namespace {
+
+// Calls loop._log_slow_callback(handle, seconds) when `took` reaches the
+// loop's slow_callback_duration (a plain attribute, as on asyncio's loops).
+void report_if_slow(PyLoop* loop, PyHandle* h, double took) {
+  PyObject* self = reinterpret_cast<PyObject*>(loop);
+  PyObject *type, *value, *traceback;  // a KeyboardInterrupt on its way out stays
+  PyErr_Fetch(&type, &value, &traceback);
+  PyRef limit = PyRef::steal(PyObject_GetAttr(self, runtime.str_slow_callback_duration));
+  double seconds = limit ? PyFloat_AsDouble(limit.get()) : -1.0;
+  if (PyErr_Occurred()) {
+    PyErr_WriteUnraisable(self);
+  } else if (took >= seconds) {
+    PyRef dt = PyRef::steal(PyFloat_FromDouble(took));
+    PyObject* argv[] = {self, reinterpret_cast<PyObject*>(h), dt.get()};
+    PyRef result =
+        dt ? PyRef::steal(PyObject_VectorcallMethod(runtime.str_log_slow_callback, argv,
+                                                    3 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr))
+           : PyRef();
+    if (!result) PyErr_WriteUnraisable(self);
+  }
+  PyErr_Restore(type, value, traceback);
+}
+
+}  // namespace
+
 HandleCall::~HandleCall() {
   if (!handle_) return;
   handle_->state = nullptr;
@@ -125,6 +151,20 @@ void HandleCall::operator()() {
     return;
   }
   if (!h->callback) return;
+  if (!loop->loop->get_debug()) {
+    run(h);
+    return;
+  }
+  // Debug mode: asyncio's slow-callback warning, through asyncio's logger
+  // (the Python layer formats and logs it; the C++ loop's own timing is off
+  // for a Python loop, see loop_new).
+  double start = loop->loop->time();
+  run(h);
+  report_if_slow(loop, h, loop->loop->time() - start);
+}
+
+void HandleCall::run(PyHandle* h) {
+  PyLoop* loop = h->loop;
   // References of our own: the callback may cancel its own handle.
   PyRef callback = PyRef::borrow(h->callback);
   PyRef args = PyRef::borrow(h->args);

@@ -4,6 +4,7 @@ handles, stop and run, errors, threads."""
 import asyncio
 import contextvars
 import gc
+import re
 import threading
 import unittest
 import weakref
@@ -197,6 +198,40 @@ class SchedulingTests(LoopTestCase):
         self.assertEqual(len(errors), 1)
         self.assertIn('other than the current one', errors[0])
         self.loop.set_debug(False)
+
+    def test_debug_mode_logs_slow_callbacks_through_asyncio_logger(self):
+        # As base_events: "Executing <handle> took X seconds" at WARNING on
+        # asyncio's logger, for callbacks that took slow_callback_duration or
+        # more. A threshold of 0 makes every callback slow, with no sleeping.
+        def named_callback():
+            pass
+
+        async def coroutine():
+            pass
+
+        self.loop.set_debug(True)
+        self.loop.slow_callback_duration = 0.0
+        with self.assertLogs('asyncio', 'WARNING') as logs:
+            self.loop.call_soon(named_callback)
+            self.loop.run_until_complete(self.loop.create_task(coroutine(), name='slow-one'))
+        messages = [r.getMessage() for r in logs.records]
+        self.assertTrue(any(re.fullmatch(r'Executing <Handle .*named_callback.*> took \d+\.\d{3} '
+                                         r'seconds', m) for m in messages), messages)
+        # A task's step shows as the task.
+        self.assertTrue(any(m.startswith('Executing <Task') and 'slow-one' in m for m in messages),
+                        messages)
+        self.loop.slow_callback_duration = 60.0
+        with self.assertNoLogs('asyncio', 'WARNING'):
+            self.loop.call_soon(named_callback)
+            self.loop.call_soon(self.loop.stop)
+            self.loop.run_forever()
+        self.loop.set_debug(False)
+
+    def test_no_slow_callback_log_outside_debug_mode(self):
+        self.loop.slow_callback_duration = 0.0
+        with self.assertNoLogs('asyncio', 'WARNING'):
+            self.loop.call_soon(self.loop.stop)
+            self.loop.run_forever()
 
     def test_gil_is_released_while_waiting(self):
         # A Python thread makes progress while the loop sleeps in epoll.
