@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Each does all set-up itself.
 # `make bench` / `make bench-quick` run the echo benchmark (scripts/bench-echo),
-# `make bench-micro` the micro-benchmarks against libuv (scripts/bench).
+# `make bench-micro` the micro-benchmarks against libuv (scripts/bench),
+# `make bench-python` aiocpp's Python loop against asyncio and uvloop (bench/python).
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # The sanitizer build's compiler: Clang 16 builds coroutines under ASan
@@ -10,7 +11,7 @@ ASAN_CC ?= clang-16
 
 .PHONY: all bootstrap bootstrap-bench build build-tests build-asan build-tsan build-bench demo test test-release \
   test-asan test-tsan \
-  bench bench-quick bench-micro format clean
+  bench bench-quick bench-micro bench-python format clean
 
 all: build
 
@@ -78,6 +79,7 @@ build-bench: bootstrap-bench
 # BENCH_ARGS passes more options, e.g. BENCH_ARGS="--servers aiocpp_protocol,libuv".
 bench: build-bench
 	@./scripts/bench-echo $(BENCH_ARGS)
+	@/usr/bin/python3 bench/python/bench_python.py $(PYBENCH_ARGS)
 
 bench-quick: build-bench
 	@./scripts/bench-echo --quick $(BENCH_ARGS)
@@ -85,6 +87,11 @@ bench-quick: build-bench
 # The micro-benchmarks; MICRO_ARGS=--quick for a short run.
 bench-micro: build-bench
 	@./scripts/bench $(MICRO_ARGS)
+
+# The Python loop: micro-benchmarks and Python echo servers on asyncio, uvloop
+# and aiocpp (about 3 minutes); PYBENCH_ARGS=--quick for a short run.
+bench-python: build-bench
+	@/usr/bin/python3 bench/python/bench_python.py $(PYBENCH_ARGS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -308,6 +308,11 @@ class Loop(UnixMethods, DatagramMethods, PipeMethods, SignalMethods, SockMethods
             'handle': handle,
         })
 
+    def _log_slow_callback(self, handle, seconds):
+        # Called by the native handle in debug mode once a callback took at
+        # least slow_callback_duration; asyncio's words, through its logger.
+        logger.warning('Executing %s took %.3f seconds', _format_handle(handle), seconds)
+
     def _report_protocol_error(self, method, protocol, transport, exc):
         if method in ('pause_writing', 'resume_writing'):
             message = f'protocol.{method}() failed'
@@ -501,6 +506,14 @@ def _describe_callback(handle):
         return repr(handle)
     from asyncio import format_helpers
     return format_helpers._format_callback_source(callback, handle._args or ())
+
+
+def _format_handle(handle):
+    # A task's step shows as the task, as asyncio's base_events does.
+    owner = getattr(handle._callback, '__self__', None)
+    if isinstance(owner, tasks.Task):
+        return repr(owner)
+    return str(handle)
 
 
 def _set_result_unless_done(future, result):

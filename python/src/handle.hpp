@@ -46,6 +46,8 @@ class HandleCall {
   void operator()();
 
  private:
+  static void run(PyHandle* handle);  // asyncio's Handle._run
+
   PyHandle* handle_;
 };
 

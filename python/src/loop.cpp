@@ -5,6 +5,7 @@
 
 #include <structmember.h>
 
+#include <limits>
 #include <new>
 #include <thread>
 
@@ -77,6 +78,10 @@ PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
     return set_python_error();
   }
   detail::impl_of(*self->loop).backend->set_blocking_wait_hooks({release_gil, acquire_gil, self});
+  // Slow callbacks are timed by HandleCall and logged through asyncio's
+  // logger, with the Python loop's slow_callback_duration; the C++ loop's
+  // own report (its logger, its threshold) would say it a second time.
+  self->loop->set_slow_callback_duration(std::numeric_limits<double>::infinity());
   install_exception_bridge(self);
   return reinterpret_cast<PyObject*>(self);
 }

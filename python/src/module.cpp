@@ -76,6 +76,8 @@ bool init_runtime() {
          intern(&runtime.str_call_exception_handler, "call_exception_handler") &&
          intern(&runtime.str_report_callback_error, "_report_callback_error") &&
          intern(&runtime.str_report_protocol_error, "_report_protocol_error") &&
+         intern(&runtime.str_log_slow_callback, "_log_slow_callback") &&
+         intern(&runtime.str_slow_callback_duration, "slow_callback_duration") &&
          intern(&runtime.str_create_future, "create_future") &&
          intern(&runtime.str_set_result, "set_result") &&
          intern(&runtime.str_set_exception, "set_exception") &&

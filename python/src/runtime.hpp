@@ -40,6 +40,8 @@ struct Runtime {
   PyObject* str_call_exception_handler = nullptr;
   PyObject* str_report_callback_error = nullptr;
   PyObject* str_report_protocol_error = nullptr;
+  PyObject* str_log_slow_callback = nullptr;  // debug mode only
+  PyObject* str_slow_callback_duration = nullptr;
   PyObject* str_create_future = nullptr;
   PyObject* str_set_result = nullptr;
   PyObject* str_set_exception = nullptr;

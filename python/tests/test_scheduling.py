@@ -3,8 +3,11 @@ handles, stop and run, errors, threads."""
 
 import asyncio
 import contextvars
+import gc
+import re
 import threading
 import unittest
+import weakref
 
 import aiocpp
 from support import LoopTestCase
@@ -196,6 +199,40 @@ class SchedulingTests(LoopTestCase):
         self.assertIn('other than the current one', errors[0])
         self.loop.set_debug(False)
 
+    def test_debug_mode_logs_slow_callbacks_through_asyncio_logger(self):
+        # As base_events: "Executing <handle> took X seconds" at WARNING on
+        # asyncio's logger, for callbacks that took slow_callback_duration or
+        # more. A threshold of 0 makes every callback slow, with no sleeping.
+        def named_callback():
+            pass
+
+        async def coroutine():
+            pass
+
+        self.loop.set_debug(True)
+        self.loop.slow_callback_duration = 0.0
+        with self.assertLogs('asyncio', 'WARNING') as logs:
+            self.loop.call_soon(named_callback)
+            self.loop.run_until_complete(self.loop.create_task(coroutine(), name='slow-one'))
+        messages = [r.getMessage() for r in logs.records]
+        self.assertTrue(any(re.fullmatch(r'Executing <Handle .*named_callback.*> took \d+\.\d{3} '
+                                         r'seconds', m) for m in messages), messages)
+        # A task's step shows as the task.
+        self.assertTrue(any(m.startswith('Executing <Task') and 'slow-one' in m for m in messages),
+                        messages)
+        self.loop.slow_callback_duration = 60.0
+        with self.assertNoLogs('asyncio', 'WARNING'):
+            self.loop.call_soon(named_callback)
+            self.loop.call_soon(self.loop.stop)
+            self.loop.run_forever()
+        self.loop.set_debug(False)
+
+    def test_no_slow_callback_log_outside_debug_mode(self):
+        self.loop.slow_callback_duration = 0.0
+        with self.assertNoLogs('asyncio', 'WARNING'):
+            self.loop.call_soon(self.loop.stop)
+            self.loop.run_forever()
+
     def test_gil_is_released_while_waiting(self):
         # A Python thread makes progress while the loop sleeps in epoll.
         counter = [0]
@@ -215,6 +252,54 @@ class SchedulingTests(LoopTestCase):
         finally:
             stop.set()
             thread.join()
+
+
+class HandleCollectionTests(LoopTestCase):
+    # Handles are left out of the cycle collector while the loop holds them
+    # (they cannot be garbage then); one that outlives that is tracked.
+
+    def test_cycle_through_a_handle_that_ran_is_collected(self):
+        class Owner:
+            def tick(self):
+                pass
+
+        owner = Owner()
+        owner.handle = self.loop.call_soon(owner.tick)  # owner -> handle -> owner.tick -> owner
+        self.loop.call_soon(self.loop.stop)
+        self.loop.run_forever()
+        self.assertTrue(gc.is_tracked(owner.handle))
+        ref = weakref.ref(owner)
+        del owner
+        gc.collect()
+        self.assertIsNone(ref())
+
+    def test_cycle_through_a_cancelled_timer_is_collected(self):
+        class Owner:
+            def tick(self, *args):
+                pass
+
+        owner = Owner()
+        owner.timer = self.loop.call_later(3600, owner.tick, owner)
+        self.assertFalse(gc.is_tracked(owner.timer))  # the loop holds it
+        owner.timer.cancel()
+        ref = weakref.ref(owner)
+        del owner
+        gc.collect()
+        self.assertIsNone(ref())
+
+    def test_pending_handle_keeps_its_callback_alive(self):
+        class Owner:
+            def tick(self):
+                ticks.append(1)
+
+        ticks = []
+        owner = Owner()
+        owner.handle = self.loop.call_soon(owner.tick)
+        del owner
+        gc.collect()  # the untracked pending handle is a root: nothing it holds is freed
+        self.loop.call_soon(self.loop.stop)
+        self.loop.run_forever()
+        self.assertEqual(ticks, [1])
 
 
 class ErrorTests(LoopTestCase):

@@ -19,7 +19,15 @@ PEERS = [
     ("asyncio", "Python asyncio", ("py", "asyncio_echo.py", "--loop", "asyncio")),
     ("uvloop", "Python uvloop", ("py", "asyncio_echo.py", "--loop", "uvloop")),
 ]
-LABELS = {name: label for name, label, _ in PEERS}
+# The Python echo servers of bench/python (scripts: make bench-python), kept
+# apart from the echo matrix above: the three loops under one Python program,
+# as a Protocol and as streams.
+PYTHON_PEERS = [
+    (f"py_{loop}_{api}", f"{loop} {api}",
+     ("py", "asyncio_echo.py", "--loop", loop, "--api", api))
+    for api in ("protocol", "streams") for loop in ("asyncio", "uvloop", "aiocpp")
+]
+LABELS = {name: label for name, label, _ in PEERS + PYTHON_PEERS}
 SLOW_UNDER_VALGRIND = {"asyncio", "uvloop"}
 
 
@@ -37,7 +45,7 @@ def add_binary(name, label, path):
 
 def command(name, root, build_dir):
     """The argv of a server, or Skipped if it was not built."""
-    kind, what, *extra = next(how for n, _, how in PEERS if n == name)
+    kind, what, *extra = next(how for n, _, how in PEERS + PYTHON_PEERS if n == name)
     if kind == "path":
         return [what, *extra]
     if kind == "bin":
