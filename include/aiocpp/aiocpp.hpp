@@ -14,7 +14,8 @@
 #include "aiocpp/socket_address.hpp"
 #include "aiocpp/ssl.hpp"  // TLS: SSLContext, SSLError
 #include "aiocpp/streams.hpp"
-#include "aiocpp/subprocess.hpp"  // pipes and subprocesses
+#include "aiocpp/subprocess.hpp"          // pipes and subprocesses
+#include "aiocpp/subprocess_streams.hpp"  // create_subprocess_exec / _shell, Process
 #include "aiocpp/task.hpp"
 #include "aiocpp/taskgroups.hpp"
 #include "aiocpp/tasks.hpp"
