@@ -14,9 +14,12 @@
 #include "aiocpp/socket_address.hpp"
 #include "aiocpp/ssl.hpp"  // TLS: SSLContext, SSLError
 #include "aiocpp/streams.hpp"
-#include "aiocpp/subprocess.hpp"  // pipes and subprocesses
+#include "aiocpp/subprocess.hpp"          // pipes and subprocesses
+#include "aiocpp/subprocess_streams.hpp"  // create_subprocess_exec / _shell, Process
 #include "aiocpp/task.hpp"
+#include "aiocpp/task_wait.hpp"  // wait, as_completed
 #include "aiocpp/taskgroups.hpp"
 #include "aiocpp/tasks.hpp"
+#include "aiocpp/threads.hpp"  // to_thread, run_coroutine_threadsafe, ConcurrentFuture
 #include "aiocpp/timeouts.hpp"
 #include "aiocpp/transports.hpp"

@@ -603,6 +603,10 @@ void set_event_loop(std::shared_ptr<EventLoop> loop);
 // --- Inline definitions ---------------------------------------------------------------
 
 inline detail::LoopImpl& detail::Access::impl(EventLoop& loop) noexcept { return *loop.impl_; }
+template <class F>
+auto detail::Access::reply_on_loop(EventLoop& loop, F&& callback) {
+  return loop.reply_on_loop(std::forward<F>(callback));
+}
 
 template <class F, class... Args>
 Handle EventLoop::call_soon(F&& callback, Args&&... args) {

@@ -110,6 +110,8 @@ struct HeapStore {
 template <class T, class Store>
 class BasicQueue : public detail::QueueBase {
  public:
+  // Any integer, as asyncio 3.11 accepts: maxsize <= 0 is unbounded, never
+  // a ValueError (asyncio has no check to imitate).
   explicit BasicQueue(long maxsize = 0) : QueueBase(maxsize) {}
 
   std::size_t qsize() const noexcept { return store_.size(); }

@@ -69,7 +69,7 @@ class StreamReader {
 
   // What the protocol calls (public, as asyncio's are).
   void set_exception(std::exception_ptr error);
-  void set_transport(Transport* transport) noexcept { transport_ = transport; }
+  void set_transport(ReadTransport* transport) noexcept { transport_ = transport; }
   void feed_data(std::string_view data);
   void feed_eof();
 
@@ -86,25 +86,27 @@ class StreamReader {
   std::string buffer_;     // unread bytes are buffer_[start_, size)
   std::size_t start_ = 0;  // consumed prefix, dropped lazily
   bool eof_ = false;
-  bool paused_ = false;             // we paused the transport's reading
-  Transport* transport_ = nullptr;  // valid until connection_lost
+  bool paused_ = false;                 // we paused the transport's reading
+  ReadTransport* transport_ = nullptr;  // valid until connection_lost
   std::optional<Future<void>> waiter_;
   std::exception_ptr exception_;
 };
 
 namespace detail {
-class StreamProtocol;
+class FlowControl;
 }
 
 class StreamWriter {
  public:
-  StreamWriter(std::shared_ptr<Transport> transport,
-               std::shared_ptr<detail::StreamProtocol> protocol,
-               std::shared_ptr<StreamReader> reader);
+  // `transport` is a socket's transport or a child's stdin pipe; `protocol`
+  // is the one behind it, which tracks flow control; `reader` (null for a
+  // pipe) is the same connection's reader, whose error drain() raises.
+  StreamWriter(std::shared_ptr<WriteTransport> transport,
+               std::shared_ptr<detail::FlowControl> protocol, std::shared_ptr<StreamReader> reader);
   StreamWriter(const StreamWriter&) = delete;
   StreamWriter& operator=(const StreamWriter&) = delete;
 
-  Transport& transport() const noexcept { return *transport_; }
+  WriteTransport& transport() const noexcept { return *transport_; }
   void write(std::string_view data) { transport_->write(data); }
   void writelines(std::span<const std::string_view> chunks) { transport_->writelines(chunks); }
   void writelines(std::initializer_list<std::string_view> chunks) {
@@ -146,8 +148,8 @@ class StreamWriter {
 
  private:
   Task<void> drain_slow();
-  std::shared_ptr<Transport> transport_;
-  std::shared_ptr<detail::StreamProtocol> protocol_;
+  std::shared_ptr<WriteTransport> transport_;
+  std::shared_ptr<detail::FlowControl> protocol_;
   std::shared_ptr<StreamReader> reader_;
 };
 

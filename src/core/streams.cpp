@@ -9,8 +9,8 @@
 #include <system_error>
 #include <utility>
 
-#include "aiocpp/detail/waiter_queue.hpp"
 #include "aiocpp/tasks.hpp"
+#include "core/flow_control.hpp"
 
 namespace aiocpp {
 
@@ -191,7 +191,9 @@ namespace detail {
 // tracks pause_writing / resume_writing for drain(), and on a server runs
 // client_connected for the connection (the task lives as long as it runs:
 // this protocol holds it, and the transport holds this protocol).
-class StreamProtocol : public Protocol, public std::enable_shared_from_this<StreamProtocol> {
+class StreamProtocol : public Protocol,
+                       public FlowControl,
+                       public std::enable_shared_from_this<StreamProtocol> {
  public:
   StreamProtocol(std::shared_ptr<StreamReader> reader, ClientConnected client_connected)
       : reader_(std::move(reader)),
@@ -236,9 +238,7 @@ class StreamProtocol : public Protocol, public std::enable_shared_from_this<Stre
         closed_.set_result();
       }
     }
-    connection_lost_ = true;
-    lost_error_ = error;
-    if (paused_) wake_drain_waiters();
+    flow_connection_lost(error);
   }
 
   void data_received(std::string_view data) override { reader_->feed_data(data); }
@@ -247,62 +247,31 @@ class StreamProtocol : public Protocol, public std::enable_shared_from_this<Stre
     return true;  // half-open: the writer may still write and close itself
   }
 
-  void pause_writing() override { paused_ = true; }
-  void resume_writing() override {
-    paused_ = false;
-    wake_drain_waiters();
-  }
-
-  bool drain_ready() const noexcept { return !paused_ && !connection_lost_; }
-  Task<void> drain_helper() {
-    if (connection_lost_)
-      throw std::system_error(ECONNRESET, std::generic_category(), "Connection lost");
-    if (!paused_) co_return;
-    auto& waiter = drain_waiters_.add();
-    std::uint64_t id = waiter.id;
-    Future<void> fut = waiter.future;
-    try {
-      co_await fut;
-    } catch (...) {
-      drain_waiters_.remove(id);
-      throw;
-    }
-    drain_waiters_.remove(id);
-    if (lost_error_) std::rethrow_exception(lost_error_);
-  }
-  Future<void> closed() const { return closed_; }
+  void pause_writing() override { flow_pause_writing(); }
+  void resume_writing() override { flow_resume_writing(); }
+  Future<void> close_waiter() const override { return closed_; }
 
  private:
-  void wake_drain_waiters() {
-    for (auto& w : drain_waiters_) {
-      if (!w.future.done()) w.future.set_result();
-    }
-  }
-
   std::shared_ptr<StreamReader> reader_;
   ClientConnected client_connected_;
   EventLoop* loop_;
   Future<void> closed_;
   Task<void> task_;
-  WaiterQueue drain_waiters_;
-  std::exception_ptr lost_error_;
-  bool paused_ = false;
-  bool connection_lost_ = false;
 };
 
 }  // namespace detail
 
 // --- StreamWriter ----------------------------------------------------------------
 
-StreamWriter::StreamWriter(std::shared_ptr<Transport> transport,
-                           std::shared_ptr<detail::StreamProtocol> protocol,
+StreamWriter::StreamWriter(std::shared_ptr<WriteTransport> transport,
+                           std::shared_ptr<detail::FlowControl> protocol,
                            std::shared_ptr<StreamReader> reader)
     : transport_(std::move(transport)),
       protocol_(std::move(protocol)),
       reader_(std::move(reader)) {}
 
 Task<void> StreamWriter::wait_closed() {
-  Future<void> closed = protocol_->closed();
+  Future<void> closed = protocol_->close_waiter();
   co_await closed;
 }
 

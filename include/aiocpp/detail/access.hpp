@@ -24,6 +24,7 @@ class FutureBase;
 class TaskBase;
 class LoopImpl;
 struct HandleState;
+class LoopReply;
 template <class T>
 class Ref;
 
@@ -49,6 +50,10 @@ struct Access {
 
   // event_loop.hpp
   static LoopImpl& impl(EventLoop& loop) noexcept;
+  // A reply that runs `callback` on `loop`'s thread once sent from any
+  // thread (see loop_reply.hpp). Loop thread only.
+  template <class F>
+  static auto reply_on_loop(EventLoop& loop, F&& callback);
 };
 
 }  // namespace detail
