@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "aiocpp/detail/intrusive_list.hpp"
 #include "aiocpp/future.hpp"
 
 namespace aiocpp {
@@ -24,7 +25,9 @@ class Task;
 
 namespace detail {
 
-class TaskBase : public FutureBase {
+// The loop's registry of pending tasks (asyncio.all_tasks) links through the
+// ListNode: intrusive, so that create_task does not allocate for it.
+class TaskBase : public FutureBase, public ListNode<TaskBase> {
  public:
   TaskBase() noexcept : FutureBase(nullptr) {}
 
@@ -63,13 +66,7 @@ class TaskBase : public FutureBase {
   friend TaskBase* suspend_current_task(FutureBase&, std::coroutine_handle<>);
   friend void resume_current_task(TaskBase*);
   friend class YieldAwaiter;
-  friend class LoopImpl;  // the registry below
   void finish_unstarted_as_cancelled() noexcept;
-
-  // The loop's registry of pending tasks (asyncio.all_tasks) links through
-  // here: intrusive, so that create_task does not allocate for it.
-  TaskBase* registry_prev_ = nullptr;
-  TaskBase* registry_next_ = nullptr;
 
   std::coroutine_handle<> frame_;         // this task's own frame; owned
   std::coroutine_handle<> resume_point_;  // innermost coroutine to resume on the next step

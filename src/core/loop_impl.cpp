@@ -150,28 +150,13 @@ void LoopImpl::run_once() {
   ready_now_.clear();
 }
 
-void LoopImpl::register_task(TaskBase* task) noexcept {
-  task->registry_prev_ = nullptr;
-  task->registry_next_ = tasks_head_;
-  if (tasks_head_) tasks_head_->registry_prev_ = task;
-  tasks_head_ = task;
-}
+void LoopImpl::register_task(TaskBase* task) noexcept { tasks_.push_front(task); }
 
-void LoopImpl::unregister_task(TaskBase* task) noexcept {
-  if (task->registry_prev_) {
-    task->registry_prev_->registry_next_ = task->registry_next_;
-  } else if (tasks_head_ == task) {
-    tasks_head_ = task->registry_next_;
-  } else {
-    return;  // not registered
-  }
-  if (task->registry_next_) task->registry_next_->registry_prev_ = task->registry_prev_;
-  task->registry_prev_ = task->registry_next_ = nullptr;
-}
+void LoopImpl::unregister_task(TaskBase* task) noexcept { tasks_.remove(task); }
 
 std::vector<Ref<TaskBase>> LoopImpl::pending_tasks() const {
   std::vector<Ref<TaskBase>> out;
-  for (TaskBase* t = tasks_head_; t; t = t->registry_next_) out.emplace_back(t);
+  for (TaskBase* t = tasks_.front(); t; t = IntrusiveList<TaskBase>::next(t)) out.emplace_back(t);
   return out;
 }
 

@@ -94,7 +94,7 @@ class LoopImpl {
   std::size_t cancelled_timers_ = 0;
   std::uint64_t timer_order_ = 0;
 
-  TaskBase* tasks_head_ = nullptr;
+  IntrusiveList<TaskBase> tasks_;          // pending tasks (asyncio.all_tasks)
   IntrusiveList<LoopResource> resources_;  // live transports
 };
 

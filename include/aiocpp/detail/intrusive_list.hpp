@@ -1,7 +1,7 @@
 #pragma once
 // A doubly linked list threaded through its elements: an element derives
 // from ListNode<T>, so tracking it never allocates and removing it is O(1).
-// The loop keeps its live transports (LoopResource) this way.
+// The loop keeps its pending tasks and its live transports this way.
 
 namespace aiocpp::detail {
 
