@@ -18,7 +18,7 @@ all: build
 bootstrap:
 	@./scripts/bootstrap
 
-# What only the benchmarks need (liburing, Asio, uvloop, matplotlib, valgrind, strace).
+# What only the benchmarks need (Asio, uvloop, matplotlib, valgrind, strace).
 bootstrap-bench:
 	@./scripts/bootstrap --bench
 

@@ -117,7 +117,7 @@ Task<Result> echo_allocations() {
   co_return result;
 }
 
-AIOCPP_BACKEND_SUITE(PerfUdpZeroAlloc);
+AIOCPP_BACKEND_SUITE_NEEDING(PerfUdpZeroAlloc, Feature::datagrams);
 
 TEST_P(PerfUdpZeroAlloc, CounterIsInEffect) {
   start_counting();

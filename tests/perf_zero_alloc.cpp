@@ -266,6 +266,7 @@ Task<Counts> pipe_allocations() {
 }
 
 TEST_P(PerfZeroAlloc, PipeReadsAndWritesMakeNoAllocationPerMessage) {
+  AIOCPP_SKIP_UNLESS_BACKEND_HAS(aiocpp::testing::Feature::pipes);
   aiocpp::testing::FdLeakCheck fd_check;
   Counts counts = run_bounded(pipe_allocations(), 30.0);
   if (counts.allocations != 0) print_first_stack();

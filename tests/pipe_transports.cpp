@@ -20,7 +20,10 @@ using Calls = std::vector<std::string>;
 
 auto recorder() { return std::make_shared<PipeRecorder>(); }
 
-class PipeTransports : public BackendLoopTest {};
+class PipeTransports : public BackendLoopTest {
+ protected:
+  void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(aiocpp::testing::Feature::pipes); }
+};
 AIOCPP_TEST_ON_ALL_BACKENDS(PipeTransports);
 
 TEST_P(PipeTransports, ReadPipeDeliversDataThenEofThenConnectionLost) {

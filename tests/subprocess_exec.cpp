@@ -21,6 +21,7 @@ using Calls = std::vector<std::string>;
 
 class SubprocessExec : public BackendLoopTest {
  protected:
+  void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(aiocpp::testing::Feature::pipes); }
   // No child may be left behind, even by the loop closing.
   ~SubprocessExec() override {
     if (!loop_->is_closed()) loop_->close();

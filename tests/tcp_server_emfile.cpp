@@ -86,6 +86,9 @@ struct FileLimitGuard {
 AIOCPP_BACKEND_SUITE(TcpServerEmfile);
 
 TEST_P(TcpServerEmfile, AcceptSurvivesRunningOutOfDescriptors) {
+  if (backend() == Backend::io_uring) {
+    GTEST_SKIP() << "not yet on the io_uring backend: its accept reports no EMFILE here (issue 15)";
+  }
   if (ubsan_vptr_checks()) {
     GTEST_SKIP() << "UBSan's vptr check needs free descriptors; "
                     "build without -fsanitize=undefined to run this test";
@@ -127,6 +130,9 @@ TEST_P(TcpServerEmfile, AcceptSurvivesRunningOutOfDescriptors) {
 }
 
 TEST_P(TcpServerEmfile, AcceptPausesAfterAnInjectedEmfile) {
+  if (backend() == Backend::io_uring) {
+    GTEST_SKIP() << "EMFILE is injected through accept4(), which io_uring's accept does not call";
+  }
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
     auto& loop = get_running_loop();

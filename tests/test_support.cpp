@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "proactor/availability.hpp"
+
 namespace aiocpp::testing {
 
 std::set<int> open_fds() {
@@ -143,8 +145,25 @@ std::string backend_name(Backend backend) {
   switch (backend) {
     case Backend::selector:
       return "selector";
+    case Backend::io_uring:
+      return "io_uring";
   }
   return "backend" + std::to_string(static_cast<int>(backend));
+}
+
+std::string backend_skip_reason(Backend backend, Feature feature) {
+  if (backend != Backend::io_uring) return {};
+  const std::string& refused = detail::io_uring_unavailable_reason();
+  if (!refused.empty()) return refused;
+  switch (feature) {
+    case Feature::stream_sockets:
+      return {};
+    case Feature::datagrams:
+      return "datagram endpoints are not yet on the io_uring backend";
+    case Feature::pipes:
+      return "pipe transports (and so subprocesses) are not yet on the io_uring backend";
+  }
+  return {};
 }
 
 std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info) {

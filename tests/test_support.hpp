@@ -43,8 +43,24 @@ T run_bounded(Task<T> task, double timeout = 10.0, LoopOptions loop = {}) {
 // Every I/O backend the I/O suites (tcp_*, udp_*, unix_*, pipe_*, loop_sock_*,
 // loop_fd_watchers, subprocess_*, perf_*) run on. A new backend is one more
 // value here, and every one of those tests runs on it too. (interop_seeds
-// drives the example programs, which run on the default backend.)
-inline std::vector<Backend> all_backends() { return {Backend::selector}; }
+// drives the example programs, which run on the default backend.) io_uring
+// is always listed, so test names do not depend on the kernel: where the
+// kernel refuses it, its tests skip, saying why.
+inline std::vector<Backend> all_backends() { return {Backend::selector, Backend::io_uring}; }
+
+// What a suite needs beyond stream sockets, which a backend may not have yet.
+enum class Feature { stream_sockets, datagrams, pipes };
+// Why a test needing `feature` cannot run on `backend` here (the kernel
+// refuses io_uring, or the backend does not have the feature yet), or empty.
+std::string backend_skip_reason(Backend backend, Feature feature = Feature::stream_sockets);
+
+// In a BackendTest's SetUp or body: skips the test, with the reason, when
+// its backend cannot run it here.
+#define AIOCPP_SKIP_UNLESS_BACKEND_HAS(feature)                                                  \
+  do {                                                                                           \
+    std::string aiocpp_skip_reason = ::aiocpp::testing::backend_skip_reason(backend(), feature); \
+    if (!aiocpp_skip_reason.empty()) GTEST_SKIP() << aiocpp_skip_reason;                         \
+  } while (0)
 
 // The backend's name as ctest shows it at the end of a test's name:
 // "tcp_connection.TcpConnection.ConnectsToAHostName/selector".
@@ -55,8 +71,17 @@ std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info);
 // run_bounded hides the free one, so a test body cannot forget the backend.
 class BackendTest : public ::testing::TestWithParam<Backend> {
  protected:
+  // Skips where the kernel refuses the backend. A suite that needs more
+  // (datagrams, pipes) overrides this with AIOCPP_SKIP_UNLESS_BACKEND_HAS.
+  void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(Feature::stream_sockets); }
+
   Backend backend() const { return GetParam(); }
-  LoopOptions loop_options() const { return LoopOptions{.backend = GetParam()}; }
+  // The backend under test; where it cannot be had (the test then skips in
+  // SetUp) the selector, so that a fixture's loop can still be made.
+  LoopOptions loop_options() const {
+    if (!backend_skip_reason(GetParam()).empty()) return LoopOptions{};
+    return LoopOptions{.backend = GetParam()};
+  }
 
   template <class T>
   T run_bounded(Task<T> task, double timeout = 10.0) {
@@ -73,6 +98,14 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
 // TEST_P bodies that need no fixture members of their own.
 #define AIOCPP_BACKEND_SUITE(suite)                       \
   class suite : public ::aiocpp::testing::BackendTest {}; \
+  AIOCPP_TEST_ON_ALL_BACKENDS(suite)
+
+// The same, for a suite that needs `feature` (skipped where it is missing).
+#define AIOCPP_BACKEND_SUITE_NEEDING(suite, feature)                                      \
+  class suite : public ::aiocpp::testing::BackendTest {                                   \
+   protected:                                                                             \
+    void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(::aiocpp::testing::feature); } \
+  };                                                                                      \
   AIOCPP_TEST_ON_ALL_BACKENDS(suite)
 
 // Starts `argv` with stdout and stderr captured; returns its pid and a read

@@ -12,7 +12,10 @@ namespace {
 using namespace udp_test;
 using Calls = std::vector<std::string>;
 
-class UdpDatagram : public aiocpp::testing::BackendLoopTest {};
+class UdpDatagram : public aiocpp::testing::BackendLoopTest {
+ protected:
+  void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(aiocpp::testing::Feature::datagrams); }
+};
 AIOCPP_TEST_ON_ALL_BACKENDS(UdpDatagram);
 
 TEST_P(UdpDatagram, ConnectedClientAndEchoServerOverIPv4) {

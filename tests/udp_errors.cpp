@@ -11,7 +11,10 @@ namespace {
 
 using namespace udp_test;
 
-class UdpErrors : public aiocpp::testing::BackendLoopTest {};
+class UdpErrors : public aiocpp::testing::BackendLoopTest {
+ protected:
+  void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(aiocpp::testing::Feature::datagrams); }
+};
 AIOCPP_TEST_ON_ALL_BACKENDS(UdpErrors);
 
 // Runs create_datagram_endpoint with `options` and returns the exception it

@@ -12,7 +12,10 @@ using aiocpp::testing::spawn;
 
 std::string peer(const char* name) { return std::string(AIOCPP_TEST_DIR) + "/peers/" + name; }
 
-class UdpInterop : public aiocpp::testing::BackendLoopTest {};
+class UdpInterop : public aiocpp::testing::BackendLoopTest {
+ protected:
+  void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(aiocpp::testing::Feature::datagrams); }
+};
 AIOCPP_TEST_ON_ALL_BACKENDS(UdpInterop);
 
 TEST_P(UdpInterop, OurClientAndAsyncioEchoServer) {

@@ -36,6 +36,10 @@ class SSLContext;  // aiocpp/ssl.hpp
 // Which I/O backend a loop uses; chosen per loop at run time.
 enum class Backend {
   selector,  // epoll, readiness-based (asyncio's SelectorEventLoop)
+  // io_uring, completion-based (asyncio's ProactorEventLoop). Creating a
+  // loop on it throws RuntimeError, saying why, where the kernel refuses
+  // io_uring (ENOSYS, EPERM under seccomp or kernel.io_uring_disabled).
+  io_uring,
 };
 
 struct LoopOptions {
@@ -745,8 +749,7 @@ auto EventLoop::create_connection(F factory, ConnectionOptions options) {
 }
 
 template <class F>
-auto EventLoop::create_unix_connection(F factory, std::string path,
-                                       UnixConnectionOptions options) {
+auto EventLoop::create_unix_connection(F factory, std::string path, UnixConnectionOptions options) {
   return with_factory<detail::FactoryFor::stream>(std::move(factory), [&](ProtocolFactory f) {
     return create_unix_connection_impl(std::move(f), std::move(path), -1, std::move(options));
   });

@@ -9,6 +9,7 @@
 
 #include "core/signal_handlers.hpp"
 #include "posix/sigpipe.hpp"
+#include "proactor/uring_backend.hpp"
 #include "selector/epoll_backend.hpp"
 
 namespace aiocpp::detail {
@@ -32,6 +33,9 @@ LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options) : loop(owner) {
   switch (options.backend) {
     case aiocpp::Backend::selector:
       backend = std::make_unique<EpollBackend>(*this);
+      break;
+    case aiocpp::Backend::io_uring:
+      backend = std::make_unique<UringBackend>(*this);
       break;
   }
   threadsafe = std::make_shared<ThreadsafeQueue>(*backend);

@@ -1,0 +1,187 @@
+// asyncio's sock_* operations on io_uring: each one kernel operation,
+// submitted with the loop's next iteration (asyncio's proactor loop).
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/loop_impl.hpp"
+#include "posix/socket_ops.hpp"
+#include "proactor/sock_op.hpp"
+#include "proactor/uring_backend.hpp"
+#include "selector/sendfile_native.hpp"
+
+namespace aiocpp::detail {
+
+namespace {
+
+// Whether an operation found nothing to do at once on a non-blocking
+// socket; it is then retried once the socket is ready.
+bool not_ready(int res) noexcept { return res == -EAGAIN || res == -EINTR; }
+
+}  // namespace
+
+Future<void> UringBackend::wait_writable(int fd) {
+  auto op = std::make_shared<SockOp>(*this, 0);
+  auto prep = [fd](io_uring_sqe* sqe) { io_uring_prep_poll_add(sqe, fd, POLLOUT); };
+  Future<int> polled = SockOp::run(op, prep);
+  Future<void> ready = loop_.loop.create_future<void>();
+  polled.add_done_callback([polled, ready]() mutable {
+    if (ready.done()) return;
+    int res = polled.cancelled() ? 0 : polled.result();
+    if (res < 0) {
+      ready.set_exception(os_error(-res, "poll"));
+    } else {
+      ready.set_result();
+    }
+  });
+  ready.add_done_callback([polled, ready]() mutable {
+    if (ready.cancelled() && !polled.done()) polled.cancel();
+  });
+  return ready;
+}
+
+Task<std::size_t> UringBackend::sock_recv(int fd, std::span<char> buffer) {
+  check_unclaimed(fd);
+  auto op = std::make_shared<SockOp>(*this, buffer.size());
+  for (;;) {
+    auto prep = [fd, &op](io_uring_sqe* sqe) {
+      io_uring_prep_recv(sqe, fd, op->buffer(), op->size(), 0);
+    };
+    Future<int> done = SockOp::run(op, prep);
+    int res = co_await done;
+    if (not_ready(res)) continue;
+    if (res < 0) throw_os_error(-res, "recv");
+    std::memcpy(buffer.data(), op->buffer(), static_cast<std::size_t>(res));
+    co_return static_cast<std::size_t>(res);
+  }
+}
+
+Task<std::pair<std::size_t, SocketAddress>> UringBackend::sock_recvfrom(int fd,
+                                                                        std::span<char> buffer) {
+  check_unclaimed(fd);
+  auto op = std::make_shared<SockOp>(*this, buffer.size());
+  for (;;) {
+    msghdr* msg = op->message(SocketAddress::capacity());
+    auto prep = [fd, msg](io_uring_sqe* sqe) { io_uring_prep_recvmsg(sqe, fd, msg, 0); };
+    Future<int> done = SockOp::run(op, prep);
+    int res = co_await done;
+    if (not_ready(res)) continue;
+    if (res < 0) throw_os_error(-res, "recvfrom");
+    std::memcpy(buffer.data(), op->buffer(), static_cast<std::size_t>(res));
+    SocketAddress from = op->address();
+    from.set_size(op->message().msg_namelen);
+    co_return std::pair<std::size_t, SocketAddress>(static_cast<std::size_t>(res), from);
+  }
+}
+
+Task<std::size_t> UringBackend::sock_send(int fd, std::span<const char> data) {
+  check_unclaimed(fd);
+  auto op = std::make_shared<SockOp>(*this, data.size());
+  std::memcpy(op->buffer(), data.data(), data.size());
+  for (;;) {
+    auto prep = [fd, &op](io_uring_sqe* sqe) {
+      io_uring_prep_send(sqe, fd, op->buffer(), op->size(), MSG_NOSIGNAL);
+    };
+    Future<int> done = SockOp::run(op, prep);
+    int res = co_await done;
+    if (not_ready(res)) continue;
+    if (res < 0) throw_os_error(-res, "send");
+    co_return static_cast<std::size_t>(res);
+  }
+}
+
+Task<std::size_t> UringBackend::sock_sendto(int fd, std::span<const char> data,
+                                            SocketAddress address) {
+  check_unclaimed(fd);
+  auto op = std::make_shared<SockOp>(*this, data.size());
+  std::memcpy(op->buffer(), data.data(), data.size());
+  op->address() = address;
+  for (;;) {
+    msghdr* msg = op->message(address.size());
+    auto prep = [fd, msg](io_uring_sqe* sqe) { io_uring_prep_sendmsg(sqe, fd, msg, MSG_NOSIGNAL); };
+    Future<int> done = SockOp::run(op, prep);
+    int res = co_await done;
+    if (not_ready(res)) continue;
+    if (res < 0) throw_os_error(-res, "sendto " + address.to_string());
+    co_return static_cast<std::size_t>(res);
+  }
+}
+
+Task<std::pair<int, SocketAddress>> UringBackend::sock_accept(int fd) {
+  check_unclaimed(fd);
+  for (;;) {
+    auto op = std::make_shared<SockOp>(*this, 0);
+    op->closes_result_fd = true;
+    auto prep = [fd, &op](io_uring_sqe* sqe) {
+      io_uring_prep_accept(sqe, fd, op->address().data(), op->address_length(),
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    };
+    Future<int> done = SockOp::run(op, prep);
+    int res = co_await done;
+    if (not_ready(res) || res == -ECONNABORTED) continue;  // that one left: take the next
+    if (res < 0) throw_os_error(-res, "accept");
+    SocketAddress peer = op->address();
+    peer.set_size(*op->address_length());
+    co_return std::pair<int, SocketAddress>(res, peer);
+  }
+}
+
+namespace {
+
+// sock_connect's steps: IORING_OP_CONNECT; should the kernel answer that
+// the connect is in progress (a non-blocking socket), a poll for
+// writability, then the socket's pending error.
+Task<void> connect_op(UringBackend& backend, int fd, SocketAddress address) {
+  auto op = std::make_shared<SockOp>(backend, 0);
+  op->address() = address;
+  SocketAddress* target = &op->address();
+  auto prep = [fd, target](io_uring_sqe* sqe) {
+    io_uring_prep_connect(sqe, fd, target->data(), target->size());
+  };
+  Future<int> done = SockOp::run(op, prep);
+  int res = co_await done;
+  if (res == -EINPROGRESS || res == -EALREADY || res == -EAGAIN) {
+    Future<void> writable = backend.wait_writable(fd);
+    co_await writable;
+    res = -pending_socket_error(fd);
+    if (res > 0) res = -res;
+  }
+  if (res == -EISCONN) res = 0;
+  if (res < 0) throw os_error(-res, "Connect call failed " + address.to_string());
+}
+
+}  // namespace
+
+Future<void> UringBackend::sock_connect(int fd, const SocketAddress& address) {
+  check_unclaimed(fd);
+  Future<void> done = loop_.loop.create_future<void>();
+  Task<void> connecting = connect_op(*this, fd, address);
+  Future<void> result = loop_.loop.create_task(std::move(connecting));
+  result.add_done_callback([result, done]() mutable {
+    if (done.done()) return;
+    if (result.cancelled()) {
+      done.cancel();
+    } else if (auto error = result.exception()) {
+      done.set_exception(error);
+    } else {
+      done.set_result();
+    }
+  });
+  // Cancelling the connect cancels the task, and with it the operation.
+  done.add_done_callback([result, done]() mutable {
+    if (done.cancelled() && !result.done()) result.cancel();
+  });
+  return done;
+}
+
+Task<std::size_t> UringBackend::sock_sendfile(int fd, int file, std::int64_t offset,
+                                              std::optional<std::size_t> count) {
+  WaitWritable wait = [this, fd] { return wait_writable(fd); };
+  co_return co_await sendfile_native(fd, file, offset, count, wait);
+}
+
+}  // namespace aiocpp::detail

@@ -1,0 +1,148 @@
+#pragma once
+// The proactor's stream socket transport (asyncio's
+// _ProactorSocketTransport): one receive always in flight into a buffer the
+// transport owns, and the write buffer handed to the kernel by a send whose
+// bytes stay untouched until it completes.
+
+#include <memory>
+
+#include "aiocpp/transports.hpp"
+#include "core/byte_buffer.hpp"
+#include "core/sendfile.hpp"
+#include "core/transport_lifecycle.hpp"
+#include "proactor/completion.hpp"
+#include "proactor/uring_backend.hpp"
+
+namespace aiocpp::detail {
+
+class ServerImpl;
+
+class ProactorSocketTransport final : public Transport,
+                                      public SendfileTarget,
+                                      public TransportLifecycle {
+ public:
+  ProactorSocketTransport(UringBackend& backend, int fd, std::shared_ptr<BaseProtocol> protocol,
+                          std::shared_ptr<ServerImpl> server);
+  ~ProactorSocketTransport() override;
+
+  void start(std::shared_ptr<ProactorSocketTransport> self, Future<void> waiter) {
+    TransportLifecycle::start(std::move(self), std::move(waiter));
+  }
+
+  // BaseTransport
+  std::any get_extra_info(std::string_view name, std::any default_value = {}) const override;
+  bool is_closing() const override { return closing_; }
+  void close() override { begin_close(); }
+  void set_protocol(std::shared_ptr<BaseProtocol> protocol) override;
+  std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
+  SocketAddress peername() const override { return peername_; }
+  SocketAddress sockname() const override { return sockname_; }
+
+  // ReadTransport
+  bool is_reading() const override { return !paused_ && !closing_; }
+  void pause_reading() override;
+  void resume_reading() override;
+
+  // WriteTransport
+  void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
+                               std::optional<std::size_t> low = std::nullopt) override {
+    set_flow_limits(high, low);
+  }
+  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const override {
+    return flow_limits();
+  }
+  std::size_t get_write_buffer_size() const override { return write_buffer_size(); }
+  void write(std::string_view data) override;
+  void writelines(std::span<const std::string_view> chunks) override;
+  void write_eof() override;
+  bool can_write_eof() const override { return true; }
+  void abort() override { force_close(nullptr); }
+
+  // SendfileTarget (loop.sendfile)
+  Future<void> make_empty_waiter() override;
+  void reset_empty_waiter() noexcept override {
+    empty_waiter_ = Future<void>();
+    sendfile_running_ = false;
+  }
+  Task<std::size_t> sendfile(int file, std::int64_t offset,
+                             std::optional<std::size_t> count) override;
+
+ private:
+  // The two operations a transport keeps in flight, each completing here.
+  struct RecvOp final : Completion {
+    ProactorSocketTransport* owner;
+    void complete(int res, std::uint32_t) override { owner->recv_done(res); }
+  };
+  struct SendOp final : Completion {
+    ProactorSocketTransport* owner;
+    void complete(int res, std::uint32_t) override { owner->send_done(res); }
+  };
+
+  // TransportLifecycle
+  void call_connection_made() override;
+  const char* connection_made_error_message() const noexcept override;
+  void connection_made_done() override;
+  void update_watching() override;
+  std::size_t write_buffer_size() const noexcept override {
+    return buffer_.size() + (send_dropped_ ? 0 : sending_.size());
+  }
+  void drop_write_buffer() noexcept override;
+  void close_descriptor() noexcept override;
+  void forget_descriptor() noexcept override { close_descriptor(); }
+  void before_connection_lost() noexcept override;
+  void released() noexcept override;
+
+  void submit_recv();
+  void submit_send();
+  void recv_done(int res);
+  void send_done(int res);
+  void deliver(std::size_t n);
+  void deliver_buffered(std::size_t n);
+  void deliver_pending();
+  void on_eof();
+  void op_started();
+  void op_finished() noexcept;
+  void cancel_ops() noexcept;
+  bool wants_reading() const noexcept {
+    return started_reading_ && !paused_ && !closing_ && !read_eof_ && conn_lost_ == 0;
+  }
+
+  int fd_;
+  UringBackend& backend_;
+  // protocol_ as the kind it is (set_protocol), null when it is not.
+  BufferedProtocol* buffered_ = nullptr;
+  Protocol* stream_ = nullptr;
+  RecvOp recv_op_;
+  SendOp send_op_;
+  bool recv_in_flight_ = false;
+  bool send_in_flight_ = false;
+  bool started_reading_ = false;
+  bool eof_ = false;       // write_eof() was called
+  bool read_eof_ = false;  // the peer's EOF was kept half-open
+  bool paused_ = false;
+  bool send_dropped_ = false;  // abort(): the bytes in flight no longer count
+  bool sendfile_running_ = false;
+  int ops_in_flight_ = 0;
+  // Bytes received while reading was paused: delivered on resume_reading.
+  std::size_t pending_ = 0;
+  // Lifetime: the kernel writes into read_buffer_ from a receive's
+  // submission to its completion; the transport outlives it through
+  // ops_keep_.
+  static constexpr std::size_t read_buffer_size = 64 * 1024;
+  std::unique_ptr<char[]> read_buffer_{new char[read_buffer_size]};
+  // Lifetime: the kernel reads sending_ from a send's submission to its
+  // completion; nothing appends to it meanwhile (writes go to buffer_),
+  // and the transport outlives it through ops_keep_.
+  ByteBuffer sending_;
+  ByteBuffer buffer_;  // written while a send is in flight
+  // Lifetime: keeps the transport (so its buffers) alive while any
+  // operation is in flight, past connection_lost or the loop's close, until
+  // the last one's completion.
+  std::shared_ptr<BaseTransport> ops_keep_;
+  Future<void> empty_waiter_;
+  std::shared_ptr<ServerImpl> server_;
+  SocketAddress peername_;
+  SocketAddress sockname_;
+};
+
+}  // namespace aiocpp::detail

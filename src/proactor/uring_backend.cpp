@@ -1,0 +1,223 @@
+#include "proactor/uring_backend.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "core/loop_impl.hpp"
+#include "posix/socket_ops.hpp"
+
+namespace aiocpp::detail {
+
+namespace {
+
+// Room for one iteration's operations; a fuller queue is submitted early.
+constexpr unsigned ring_entries = 1024;
+
+// COOP_TASKRUN: completions are delivered when the loop enters the kernel
+// anyway, not by interrupting it. Not SINGLE_ISSUER / DEFER_TASKRUN: a loop
+// may be created on one thread and run on another, which those forbid.
+int init_ring(io_uring& ring) {
+  io_uring_params params{};
+  params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+  int rc = io_uring_queue_init_params(ring_entries, &ring, &params);
+  if (rc == -EINVAL) {  // a kernel older than 5.19
+    params = io_uring_params{};
+    rc = io_uring_queue_init_params(ring_entries, &ring, &params);
+  }
+  return rc;
+}
+
+std::string describe_failure(int err) {
+  std::string why = std::strerror(err);
+  if (err == EPERM) why += " (kernel.io_uring_disabled, or a seccomp filter)";
+  if (err == ENOSYS) why += " (the kernel has no io_uring)";
+  return "io_uring is not available: io_uring_queue_init failed: " + why;
+}
+
+}  // namespace
+
+const std::string& io_uring_unavailable_reason() {
+  static const std::string reason = [] {
+    io_uring ring{};
+    int rc = init_ring(ring);
+    if (rc < 0) return describe_failure(-rc);
+    io_uring_queue_exit(&ring);
+    return std::string();
+  }();
+  return reason;
+}
+
+// Reads the wake-up eventfd: one read always pending, re-armed on completion.
+class UringBackend::WakeupRead final : public Completion {
+ public:
+  explicit WakeupRead(UringBackend& backend) : backend_(backend) {}
+
+  void arm() {
+    // Lifetime: value_ is the backend's (through this object) until the
+    // read's completion; close() cancels the read and waits for it.
+    backend_.submit(this, [this](io_uring_sqe* sqe) {
+      io_uring_prep_read(sqe, backend_.wakeup_fd_, &value_, sizeof value_, 0);
+    });
+  }
+
+  void complete(int, std::uint32_t) override {
+    if (!backend_.closed_) arm();
+  }
+
+ private:
+  UringBackend& backend_;
+  std::uint64_t value_ = 0;
+};
+
+UringBackend::UringBackend(LoopImpl& loop) : loop_(loop) {
+  int rc = init_ring(ring_);
+  if (rc < 0) throw RuntimeError(describe_failure(-rc));
+  ring_ready_ = true;
+  // Blocking on purpose: io_uring reads a non-blocking descriptor at once
+  // (EAGAIN) instead of waiting for it to become readable.
+  wakeup_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wakeup_fd_ < 0) {
+    int err = errno;
+    io_uring_queue_exit(&ring_);
+    ring_ready_ = false;
+    throw_os_error(err, "eventfd");
+  }
+  wakeup_read_ = std::make_unique<WakeupRead>(*this);
+  wakeup_read_->arm();
+}
+
+UringBackend::~UringBackend() { close(); }
+
+io_uring_sqe* UringBackend::next_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) {
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  if (!sqe) throw RuntimeError("io_uring: the submission queue is full");
+  return sqe;
+}
+
+void UringBackend::cancel(Completion* completion) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_cancel(sqe, completion, 0);
+  io_uring_sqe_set_data(sqe, nullptr);  // its own completion is ignored
+}
+
+void UringBackend::poll_once(int fd, unsigned events, Completion* completion) {
+  submit(completion, [&](io_uring_sqe* sqe) { io_uring_prep_poll_add(sqe, fd, events); });
+}
+
+void UringBackend::unclaim(int fd) noexcept {
+  auto it = claimed_.find(fd);
+  if (it != claimed_.end() && --it->second == 0) claimed_.erase(it);
+}
+
+void UringBackend::check_unclaimed(int fd) const {
+  if (claimed_.count(fd)) {
+    throw RuntimeError("File descriptor " + std::to_string(fd) +
+                       " is used by a transport or server of this loop");
+  }
+}
+
+void UringBackend::wakeup() noexcept {
+  // The loop's thread-safe queue calls this under its lock, and never after
+  // the loop closed: the descriptor is still ours (ThreadsafeQueue).
+  std::uint64_t one = 1;
+  ssize_t ignored = ::write(wakeup_fd_, &one, sizeof one);
+  (void)ignored;
+}
+
+void UringBackend::poll(double timeout) {
+  io_uring_cqe* cqe = nullptr;
+  __kernel_timespec ts{};
+  __kernel_timespec* tsp = nullptr;
+  if (timeout >= 0) {
+    double whole = std::floor(timeout);
+    ts.tv_sec = static_cast<long long>(whole);
+    ts.tv_nsec = static_cast<long long>((timeout - whole) * 1e9);
+    tsp = &ts;
+  }
+  // Around a wait that may block only (see IoBackend::BlockingWaitHooks).
+  const bool hooked = timeout != 0 && blocking_wait_hooks_.before;
+  if (hooked) blocking_wait_hooks_.before(blocking_wait_hooks_.arg);
+  // One system call: submits this iteration's operations and waits.
+  int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
+  if (hooked) blocking_wait_hooks_.after(blocking_wait_hooks_.arg);
+  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+    throw_os_error(-rc, "io_uring_submit_and_wait_timeout");
+  }
+  dispatch_completions();
+}
+
+void UringBackend::dispatch_completions() {
+  // One at a time: a completion may submit (or reap, when the submission
+  // queue is full) before the next is looked at.
+  io_uring_cqe* cqe;
+  while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
+    auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqe));
+    int res = cqe->res;
+    std::uint32_t flags = cqe->flags;
+    io_uring_cqe_seen(&ring_, cqe);
+    if (!completion) continue;  // a cancellation's own result
+    if (!(flags & IORING_CQE_F_MORE)) --in_flight_;
+    completion->complete(res, flags);
+  }
+}
+
+void UringBackend::drain_in_flight() noexcept {
+  // The kernel may write into buffers until each operation's final
+  // completion: cancel them all and wait for every one before anything is
+  // freed. Bounded, in case an operation cannot be cancelled (it is then
+  // leaked, with the ring, rather than freed under the kernel).
+  for (int round = 0; round < 100 && in_flight_ > 0; ++round) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) {
+      io_uring_submit(&ring_);
+      sqe = io_uring_get_sqe(&ring_);
+    }
+    if (sqe) {
+      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data(sqe, nullptr);
+    }
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{.tv_sec = 0, .tv_nsec = 100'000'000};
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    try {
+      dispatch_completions();
+    } catch (...) {
+      // Completions after close only release what they held.
+    }
+  }
+}
+
+void UringBackend::close() noexcept {
+  if (closed_ || !ring_ready_) return;
+  // Transports still open were released by EventLoop::close() with the
+  // loop's other resources (LoopImpl::release_resources); their operations
+  // are cancelled here with everything else.
+  closed_ = true;
+  drain_in_flight();
+  // Listeners hold their servers; the servers' sockets close with them.
+  auto listeners = std::move(listeners_);
+  listeners_.clear();
+  listeners.clear();
+  auto watchers = std::move(fd_watchers_);
+  fd_watchers_.clear();
+  watchers.clear();
+  if (in_flight_ == 0) {
+    io_uring_queue_exit(&ring_);
+    wakeup_read_.reset();
+  } else {
+    (void)wakeup_read_.release();  // the kernel may still write into it
+  }
+  ring_ready_ = false;
+  if (wakeup_fd_ >= 0) ::close(wakeup_fd_);
+  wakeup_fd_ = -1;
+}
+
+}  // namespace aiocpp::detail
