@@ -36,22 +36,45 @@ struct Args {
   int port = 0;
 };
 
+// A further --NAME VALUE option of one program (the TLS examples' --cert,
+// --key, --cafile): parse_args stores its value in `value`, which holds the
+// default until then.
+struct StringOption {
+  std::string name;  // "--cert"
+  std::string metavar;
+  std::string help;
+  std::string* value;
+};
+
 // Parses --host HOST, --port PORT (also --host=HOST, --port=PORT) and --help.
 // `about` is the help text: what the program does and which seed it comes from.
 // Exits with 0 after --help, with 2 (argparse's status) on a bad argument.
 inline Args parse_args(int argc, char** argv, std::string default_host, int default_port,
-                       std::string_view about) {
+                       std::string_view about, const std::vector<StringOption>& extra = {}) {
   Args args{std::move(default_host), default_port};
   const char* prog = argc > 0 ? argv[0] : "example";
   auto usage = [&](std::FILE* out) {
-    std::fprintf(out, "usage: %s [--host HOST] [--port PORT] [--help]\n\n%.*s\n\n", prog,
-                 static_cast<int>(about.size()), about.data());
+    std::string synopsis;
+    for (const StringOption& option : extra)
+      synopsis += " [" + option.name + " " + option.metavar + "]";
+    std::fprintf(out, "usage: %s [--host HOST] [--port PORT]%s [--help]\n\n%.*s\n\n", prog,
+                 synopsis.c_str(), static_cast<int>(about.size()), about.data());
     std::fprintf(out,
                  "options:\n"
                  "  --host HOST  host name or address (default: %s)\n"
-                 "  --port PORT  TCP port (default: %d)\n"
-                 "  -h, --help   show this help and exit\n",
+                 "  --port PORT  TCP port (default: %d)\n",
                  args.host.c_str(), args.port);
+    for (const StringOption& option : extra) {
+      std::fprintf(out, "  %s %s  %s\n", option.name.c_str(), option.metavar.c_str(),
+                   option.help.c_str());
+    }
+    std::fprintf(out, "  -h, --help   show this help and exit\n");
+  };
+  auto find_extra = [&](std::string_view name) -> const StringOption* {
+    for (const StringOption& option : extra) {
+      if (option.name == name) return &option;
+    }
+    return nullptr;
   };
   auto fail = [&](const std::string& message) {
     usage(stderr);
@@ -72,12 +95,17 @@ inline Args parse_args(int argc, char** argv, std::string default_host, int defa
       value = std::string(arg.substr(eq + 1));
       has_value = true;
     }
-    if (name != "--host" && name != "--port") fail("unrecognized argument: " + std::string(arg));
+    const StringOption* option = find_extra(name);
+    if (name != "--host" && name != "--port" && !option) {
+      fail("unrecognized argument: " + std::string(arg));
+    }
     if (!has_value) {
       if (i + 1 >= argc) fail("argument " + std::string(name) + ": expected one argument");
       value = argv[++i];
     }
-    if (name == "--host") {
+    if (option) {
+      *option->value = value;
+    } else if (name == "--host") {
       args.host = value;
     } else {
       char* end = nullptr;

@@ -180,3 +180,21 @@ TEST_F(TLSErrorTest, CloseWithoutCloseNotifyIsAnSSLError) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(TLSErrorTest, ExpiredCertificateIsACertVerificationError) {
+  auto expired = SSLContext::create_default_context(Purpose::CLIENT_AUTH);
+  expired->load_cert_chain(Certificates::get().expired_cert, Certificates::get().expired_key);
+  std::exception_ptr error = run(failed_connect(*loop_, expired, client_context(), "localhost"));
+  ASSERT_TRUE(error);
+  try {
+    std::rethrow_exception(error);
+  } catch (const SSLCertVerificationError& e) {
+    EXPECT_EQ(e.reason(), "CERTIFICATE_VERIFY_FAILED");
+    EXPECT_EQ(e.verify_code(), 10);  // X509_V_ERR_CERT_HAS_EXPIRED
+    EXPECT_NE(std::string(e.what()).find("certificate has expired"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace

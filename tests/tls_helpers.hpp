@@ -15,10 +15,11 @@
 namespace aiocpp::testing {
 
 // A CA, a server certificate for localhost / 127.0.0.1 and a client
-// certificate signed by it, and a self-signed certificate nobody trusts.
+// certificate signed by it, a server certificate of it that expired in 2020,
+// and a self-signed certificate nobody trusts.
 struct Certificates {
   std::string dir, ca, server_cert, server_key, client_cert, client_key, self_signed_cert,
-      self_signed_key;
+      self_signed_key, expired_cert, expired_key;
 
   static const Certificates& get() {
     static const Certificates certs = make();
@@ -43,7 +44,8 @@ struct Certificates {
     c.dir = get_dir();
     const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
     sh("openssl req -x509 " + key + " -keyout ca.key -out ca.pem -days 2 -subj /CN=aiocpp-test-ca");
-    sh("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext");
+    // In a subshell: sh() sends the command's stdout to /dev/null.
+    sh("(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext)");
     sh("openssl req " + key + " -keyout server.key -out server.csr -subj /CN=localhost");
     sh("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 "
        "-extfile server.ext -out server.pem");
@@ -53,6 +55,14 @@ struct Certificates {
     sh("openssl req -x509 " + key +
        " -keyout self.key -out self.pem -days 2 -subj /CN=localhost "
        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1");
+    // `openssl x509 -days` refuses a past date; `openssl ca` takes explicit
+    // dates, with a minimal CA configuration and database.
+    sh("(printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\n"
+       "serial=serial\\ncertificate=ca.pem\\nprivate_key=ca.key\\ndefault_md=sha256\\n"
+       "policy=p\\n[p]\\ncommonName=supplied\\n' > ca.cnf) && : > index.txt && (echo 10 > serial)");
+    sh("openssl req " + key + " -keyout expired.key -out expired.csr -subj /CN=localhost");
+    sh("openssl ca -batch -config ca.cnf -in expired.csr -startdate 20200101000000Z "
+       "-enddate 20200102000000Z -extfile server.ext -notext -out expired.pem");
     c.ca = c.dir + "/ca.pem";
     c.server_cert = c.dir + "/server.pem";
     c.server_key = c.dir + "/server.key";
@@ -60,6 +70,8 @@ struct Certificates {
     c.client_key = c.dir + "/client.key";
     c.self_signed_cert = c.dir + "/self.pem";
     c.self_signed_key = c.dir + "/self.key";
+    c.expired_cert = c.dir + "/expired.pem";
+    c.expired_key = c.dir + "/expired.key";
     std::atexit([] { std::filesystem::remove_all(get_dir()); });
     return c;
   }

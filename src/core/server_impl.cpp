@@ -5,6 +5,8 @@
 
 #include "aiocpp/tasks.hpp"
 #include "core/loop_impl.hpp"
+#include "tls/ssl_protocol.hpp"
+#include "tls/ssl_transport.hpp"
 
 namespace aiocpp::detail {
 
@@ -63,7 +65,16 @@ void ServerImpl::close_clients() {
   // A copy: closing never detaches at once (connection_lost comes later),
   // but an exception from one close() must not leave the set half-walked.
   std::vector<Transport*> clients(clients_.begin(), clients_.end());
-  for (Transport* t : clients) t->close();
+  for (Transport* t : clients) {
+    // A TLS connection closes through its TLS transport, which sends
+    // close_notify first: closing the socket under it would end the
+    // session as a truncation in the client's eyes.
+    if (auto* tls = dynamic_cast<SSLProtocol*>(t->get_protocol().get())) {
+      tls->app_transport()->close();
+    } else {
+      t->close();
+    }
+  }
 }
 
 void ServerImpl::abort_clients() {
