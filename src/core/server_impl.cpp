@@ -157,4 +157,12 @@ Task<void> ServerImpl::serve_forever_impl(std::shared_ptr<ServerImpl> self) {
   throw cancelled.value_or(CancelledError());
 }
 
+void ServerImpl::report_accept_failure(int fd) noexcept {
+  ExceptionContext context;
+  context.message = "Error on transport creation for incoming connection";
+  context.exception = std::current_exception();
+  context.socket = fd;
+  loop_.call_exception_handler(context);
+}
+
 }  // namespace aiocpp::detail

@@ -1,6 +1,8 @@
 #pragma once
 // The Server that create_server returns (asyncio.Server).
 
+#include <unistd.h>
+
 #include <unordered_set>
 #include <vector>
 
@@ -25,7 +27,13 @@ class ServerImpl final : public Server {
 
   // Starts listening and accepting at once (create_server's start_serving=true).
   void start_serving_now();
-  const ProtocolFactory& protocol_factory() const { return factory_; }
+  // A connection accepted on one of this server's sockets, whatever the
+  // backend: a protocol from the factory and a transport from
+  // `make_transport(fd, protocol)` (the backend's, started by it). A failure
+  // reaches the exception handler, and `fd` is closed unless a transport
+  // already owned it.
+  template <class MakeTransport>
+  void accepted(int fd, MakeTransport make_transport) noexcept;
   // A unix server removes its socket file on close, if the file is still
   // the socket it bound (same device and inode).
   void remove_on_close(std::string path, unsigned long device, unsigned long inode) {
@@ -58,6 +66,21 @@ class ServerImpl final : public Server {
   std::string unix_path_;
   unsigned long unix_device_ = 0;
   unsigned long unix_inode_ = 0;
+
+  void report_accept_failure(int fd) noexcept;
 };
+
+template <class MakeTransport>
+void ServerImpl::accepted(int fd, MakeTransport make_transport) noexcept {
+  std::shared_ptr<BaseProtocol> protocol;
+  try {
+    protocol = factory_();
+    if (!protocol) throw ValueError("the protocol factory returned no protocol");
+    make_transport(fd, std::move(protocol));
+  } catch (...) {
+    report_accept_failure(fd);
+    if (!protocol) ::close(fd);  // else the transport owned and closed it
+  }
+}
 
 }  // namespace aiocpp::detail

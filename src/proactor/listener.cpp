@@ -100,21 +100,11 @@ class UringBackend::Listener final : public Completion {
   }
 
   void accepted(int fd) {
-    std::shared_ptr<BaseProtocol> protocol;
-    try {
-      protocol = server_->protocol_factory()();
-      if (!protocol) throw ValueError("the protocol factory returned no protocol");
+    server_->accepted(fd, [&](int sock, std::shared_ptr<BaseProtocol> protocol) {
       auto transport =
-          std::make_shared<ProactorSocketTransport>(backend_, fd, std::move(protocol), server_);
+          std::make_shared<ProactorSocketTransport>(backend_, sock, std::move(protocol), server_);
       transport->start(transport, Future<void>());
-    } catch (...) {
-      ExceptionContext context;
-      context.message = "Error on transport creation for incoming connection";
-      context.exception = std::current_exception();
-      context.socket = fd;
-      backend_.loop().loop.call_exception_handler(context);
-      if (!protocol) ::close(fd);  // else the transport owned and closed it
-    }
+    });
   }
 
   UringBackend& backend_;

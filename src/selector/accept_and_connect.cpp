@@ -76,21 +76,11 @@ class EpollBackend::Listener final : public IoWatcher {
   }
 
   void accepted(int fd, const SocketAddress& peer) {
-    std::shared_ptr<BaseProtocol> protocol;
-    try {
-      protocol = server_->protocol_factory()();
-      if (!protocol) throw ValueError("the protocol factory returned no protocol");
+    server_->accepted(fd, [&](int sock, std::shared_ptr<BaseProtocol> protocol) {
       auto transport =
-          std::make_shared<SocketTransport>(backend_, fd, std::move(protocol), server_, &peer);
+          std::make_shared<SocketTransport>(backend_, sock, std::move(protocol), server_, &peer);
       transport->start(transport, Future<void>());
-    } catch (...) {
-      ExceptionContext context;
-      context.message = "Error on transport creation for incoming connection";
-      context.exception = std::current_exception();
-      context.socket = fd;
-      backend_.loop().loop.call_exception_handler(context);
-      if (!protocol) ::close(fd);  // else the transport owned and closed it
-    }
+    });
   }
 
   EpollBackend& backend_;

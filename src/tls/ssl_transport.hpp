@@ -40,7 +40,7 @@ class SSLTransport final : public Transport {
   std::size_t get_write_buffer_size() const override;
   void write(std::string_view data) override;
   void writelines(std::span<const std::string_view> chunks) override;
-  // TLS has no half-close: RuntimeError, as asyncio's NotImplementedError.
+  // TLS has no half-close: RuntimeError (asyncio refuses write_eof here too).
   void write_eof() override;
   bool can_write_eof() const override { return false; }
   // Closes the transport below at once, without close_notify.
