@@ -19,6 +19,7 @@ namespace sp = aiocpp::subprocess;
 
 class StreamsSubprocess : public BackendLoopTest {
  protected:
+  void SetUp() override { AIOCPP_SKIP_UNLESS_BACKEND_HAS(aiocpp::testing::Feature::pipes); }
   // No child may be left behind, even by the loop closing.
   ~StreamsSubprocess() override {
     if (!loop_->is_closed()) loop_->close();
