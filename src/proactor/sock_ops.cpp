@@ -24,24 +24,24 @@ bool not_ready(int res) noexcept { return res == -EAGAIN || res == -EINTR; }
 
 }  // namespace
 
-Future<void> UringBackend::wait_writable(int fd) {
-  auto op = std::make_shared<SockOp>(*this, 0);
+namespace {
+
+// A poll for writability, as a task: cancelling it cancels the poll. A task
+// rather than a future chained to the poll's, so that no two futures hold
+// each other through their callbacks (a cycle a closing loop would leak).
+Task<void> poll_writable(UringBackend& backend, int fd) {
+  auto op = std::make_shared<SockOp>(backend, 0);
   auto prep = [fd](io_uring_sqe* sqe) { io_uring_prep_poll_add(sqe, fd, POLLOUT); };
   Future<int> polled = SockOp::run(op, prep);
-  Future<void> ready = loop_.loop.create_future<void>();
-  polled.add_done_callback([polled, ready]() mutable {
-    if (ready.done()) return;
-    int res = polled.cancelled() ? 0 : polled.result();
-    if (res < 0) {
-      ready.set_exception(os_error(-res, "poll"));
-    } else {
-      ready.set_result();
-    }
-  });
-  ready.add_done_callback([polled, ready]() mutable {
-    if (ready.cancelled() && !polled.done()) polled.cancel();
-  });
-  return ready;
+  int res = co_await polled;
+  if (res < 0) throw os_error(-res, "poll");
+}
+
+}  // namespace
+
+Future<void> UringBackend::wait_writable(int fd) {
+  Task<void> polling = poll_writable(*this, fd);
+  return loop_.loop.create_task(std::move(polling));
 }
 
 Task<std::size_t> UringBackend::sock_recv(int fd, std::span<char> buffer) {
@@ -158,24 +158,9 @@ Task<void> connect_op(UringBackend& backend, int fd, SocketAddress address) {
 
 Future<void> UringBackend::sock_connect(int fd, const SocketAddress& address) {
   check_unclaimed(fd);
-  Future<void> done = loop_.loop.create_future<void>();
+  // The task is the future: cancelling it cancels the operation it waits for.
   Task<void> connecting = connect_op(*this, fd, address);
-  Future<void> result = loop_.loop.create_task(std::move(connecting));
-  result.add_done_callback([result, done]() mutable {
-    if (done.done()) return;
-    if (result.cancelled()) {
-      done.cancel();
-    } else if (auto error = result.exception()) {
-      done.set_exception(error);
-    } else {
-      done.set_result();
-    }
-  });
-  // Cancelling the connect cancels the task, and with it the operation.
-  done.add_done_callback([result, done]() mutable {
-    if (done.cancelled() && !result.done()) result.cancel();
-  });
-  return done;
+  return loop_.loop.create_task(std::move(connecting));
 }
 
 Task<std::size_t> UringBackend::sock_sendfile(int fd, int file, std::int64_t offset,
