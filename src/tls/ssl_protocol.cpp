@@ -173,6 +173,13 @@ void SSLProtocol::data_received(std::string_view data) {
     BIO_write(incoming_, data.data(), n);
     data.remove_prefix(static_cast<std::size_t>(n));
   }
+  process_incoming();
+  control_ssl_reading();
+}
+
+// Moves the state machine on with what the incoming BIO now holds (more
+// bytes, or the peer's EOF).
+void SSLProtocol::process_incoming() {
   switch (state_) {
     case State::do_handshake:
       do_handshake();
@@ -189,7 +196,6 @@ void SSLProtocol::data_received(std::string_view data) {
     case State::unwrapped:
       break;
   }
-  control_ssl_reading();
 }
 
 bool SSLProtocol::eof_received() {
@@ -199,24 +205,14 @@ bool SSLProtocol::eof_received() {
   // without it, reading fails with OpenSSL's "unexpected eof while reading"
   // (a truncation attack looks exactly like this).
   BIO_set_mem_eof_return(incoming_, 0);
-  switch (state_) {
-    case State::do_handshake:
-      on_handshake_complete(std::make_exception_ptr(
-          OSError(ECONNRESET, "Connection lost: the peer closed during the SSL handshake")));
-      break;
-    case State::wrapped:
-      if (app_reading_paused_) return true;  // resume_reading reads the rest
-      do_read();
-      break;
-    case State::flushing:
-      do_flush();
-      break;
-    case State::shutdown:
-      do_shutdown();
-      break;
-    case State::unwrapped:
-      break;
+  if (state_ == State::do_handshake) {
+    on_handshake_complete(std::make_exception_ptr(
+        OSError(ECONNRESET, "Connection lost: the peer closed during the SSL handshake")));
+    return false;
   }
+  if (state_ == State::wrapped && app_reading_paused_)
+    return true;  // resume_reading reads the rest
+  process_incoming();
   return false;
 }
 

@@ -86,6 +86,7 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   enum class AppState { init, connected, eof, lost };
 
   void start_handshake();
+  void process_incoming();
   void do_handshake();
   void on_handshake_complete(std::exception_ptr error);
   void check_handshake_timeout();
