@@ -368,7 +368,6 @@ PyObject* loop_create_unix_connection_native(PyLoop* self, PyObject* args);
 PyObject* loop_connect_accepted_socket_native(PyLoop* self, PyObject* args);
 PyObject* loop_create_datagram_endpoint_native(PyLoop* self, PyObject* args);
 PyObject* loop_connect_pipe_native(PyLoop* self, PyObject* args);
-PyObject* loop_subprocess_native(PyLoop* self, PyObject* args);
 PyObject* loop_sock_recv_native(PyLoop* self, PyObject* args);
 PyObject* loop_sock_recv_into_native(PyLoop* self, PyObject* args);
 PyObject* loop_sock_recvfrom_native(PyLoop* self, PyObject* args);
@@ -413,7 +412,6 @@ PyMethodDef loop_methods[] = {
     {"_connect_accepted_socket_native", VARARGS(loop_connect_accepted_socket_native), nullptr},
     {"_create_datagram_endpoint_native", VARARGS(loop_create_datagram_endpoint_native), nullptr},
     {"_connect_pipe_native", VARARGS(loop_connect_pipe_native), nullptr},
-    {"_subprocess_native", VARARGS(loop_subprocess_native), nullptr},
     {"_sock_recv_native", VARARGS(loop_sock_recv_native), nullptr},
     {"_sock_recv_into_native", VARARGS(loop_sock_recv_into_native), nullptr},
     {"_sock_recvfrom_native", VARARGS(loop_sock_recvfrom_native), nullptr},

@@ -79,12 +79,10 @@ PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, Tran
   self->reader = dynamic_cast<ReadTransport*>(base);
   self->writer = dynamic_cast<WriteTransport*>(base);
   self->datagram = dynamic_cast<DatagramTransport*>(base);
-  self->process = dynamic_cast<SubprocessTransport*>(base);
   Py_INCREF(loop);
   self->loop = loop;
   self->extra = nullptr;
   self->socket = nullptr;
-  self->pipes = nullptr;
   self->pipe = nullptr;
   return PyRef::steal(reinterpret_cast<PyObject*>(self));
 }
@@ -228,7 +226,7 @@ PyObject* transport_get_protocol(PyTransport* self, PyObject*) {
 PyObject* transport_set_protocol(PyTransport* self, PyObject* protocol) {
   std::shared_ptr<BaseProtocol> current = self->transport->get_protocol();
   BridgeCore* bridge = bridge_of(current);
-  if (!bridge) Py_RETURN_NONE;  // a subprocess's pipe: its protocol is the subprocess's
+  if (!bridge) Py_RETURN_NONE;  // not a Python protocol's transport
   try {
     if (self->reader && self->writer) {
       // A stream: Protocol <-> BufferedProtocol needs the other bridge (3.11's
@@ -325,7 +323,6 @@ int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
   Py_VISIT(self->extra);
   Py_VISIT(self->loop);
   Py_VISIT(self->socket);
-  Py_VISIT(self->pipes);
   Py_VISIT(self->pipe);
   Py_VISIT(self->dict);
   return 0;
@@ -334,7 +331,6 @@ int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
 int transport_clear(PyTransport* self) {
   Py_CLEAR(self->extra);
   Py_CLEAR(self->socket);
-  Py_CLEAR(self->pipes);
   Py_CLEAR(self->pipe);
   Py_CLEAR(self->dict);
   return 0;
@@ -434,10 +430,7 @@ bool add_transport_types(PyObject* module) {
                    &runtime.write_transport_base}) &&
          add_type(module, TransportKind::datagram,
                   {"aiocpp._native.DatagramTransport", datagram_transport_methods,
-                   &runtime.datagram_transport_base, &runtime.transport_base}) &&
-         add_type(module, TransportKind::subprocess,
-                  {"aiocpp._native.SubprocessTransport", subprocess_transport_methods,
-                   &runtime.subprocess_transport_base});
+                   &runtime.datagram_transport_base, &runtime.transport_base});
 }
 
 }  // namespace aiocpp::python
