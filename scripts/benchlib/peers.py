@@ -27,6 +27,9 @@ PYTHON_PEERS = [
      ("py", "asyncio_echo.py", "--loop", loop, "--api", api))
     for api in ("protocol", "streams") for loop in ("asyncio", "uvloop", "aiocpp")
 ]
+# A small aiohttp application on each loop (bench/python's HTTP cell, loaded by wrk).
+PYTHON_PEERS += [(f"py_{loop}_aiohttp", f"{loop} aiohttp", ("py", "aiohttp_app.py", "--loop", loop))
+                 for loop in ("asyncio", "uvloop", "aiocpp")]
 LABELS = {name: label for name, label, _ in PEERS + PYTHON_PEERS}
 SLOW_UNDER_VALGRIND = {"asyncio", "uvloop"}
 
