@@ -39,6 +39,11 @@ struct PyTransport {
   // Instance attributes, as asyncio's Python transports take them (code and
   // tests wrap a transport's methods: transport.pause_reading = Mock()).
   PyObject* dict;
+  // Writes kept to be sent together (write_cork.hpp): null, one bytes or a
+  // list of bytes, and their total size.
+  PyObject* corked;
+  Py_ssize_t corked_size;
+  bool eof_written;  // write_eof() was called: write() must raise at once
 };
 
 bool add_transport_types(PyObject* module);

@@ -118,6 +118,7 @@ void LoopImpl::run_handle(HandleState* h) {
 }
 
 void LoopImpl::run_once() {
+  if (before_poll) before_poll(before_poll_arg);
   if (timers_.size() > min_timers_to_compact && cancelled_timers_ * 2 > timers_.size()) {
     compact_timers();
   }
