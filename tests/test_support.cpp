@@ -141,16 +141,6 @@ ChildProcess::~ChildProcess() {
   if (stdin_fd >= 0) close(stdin_fd);
 }
 
-std::string backend_name(Backend backend) {
-  switch (backend) {
-    case Backend::selector:
-      return "selector";
-    case Backend::io_uring:
-      return "io_uring";
-  }
-  return "backend" + std::to_string(static_cast<int>(backend));
-}
-
 std::string backend_skip_reason(Backend backend, Feature feature) {
   if (backend != Backend::io_uring) return {};
   const std::string& refused = detail::io_uring_unavailable_reason();
@@ -167,7 +157,7 @@ std::string backend_skip_reason(Backend backend, Feature feature) {
 }
 
 std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info) {
-  return backend_name(info.param);
+  return std::string(aiocpp::backend_name(info.param));
 }
 
 void loop_run_until_stopped(EventLoop& loop, double timeout) {

@@ -62,9 +62,8 @@ std::string backend_skip_reason(Backend backend, Feature feature = Feature::stre
     if (!aiocpp_skip_reason.empty()) GTEST_SKIP() << aiocpp_skip_reason;                         \
   } while (0)
 
-// The backend's name as ctest shows it at the end of a test's name:
-// "tcp_connection.TcpConnection.ConnectsToAHostName/selector".
-std::string backend_name(Backend backend);
+// The backend's name (aiocpp::backend_name) as ctest shows it at the end of a
+// test's name: "tcp_connection.TcpConnection.ConnectsToAHostName/selector".
 std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info);
 
 // The fixture of an I/O test that runs once per backend (TEST_P). Its
@@ -206,5 +205,5 @@ inline const char* python() { return "/usr/bin/python3"; }
 
 namespace aiocpp {
 // What gtest prints for a test's backend parameter.
-inline void PrintTo(Backend backend, std::ostream* os) { *os << testing::backend_name(backend); }
+inline void PrintTo(Backend backend, std::ostream* os) { *os << aiocpp::backend_name(backend); }
 }  // namespace aiocpp
