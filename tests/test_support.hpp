@@ -17,6 +17,11 @@ namespace aiocpp::testing {
 // The file descriptors open in this process right now.
 std::set<int> open_fds();
 
+// A blocking TCP socket connected to 127.0.0.1:`port` whose receives give up
+// after `receive_timeout` seconds (a test's bound on a silent peer). Fails
+// the test (and returns the unconnected socket) if connect fails.
+int connect_loopback(int port, int receive_timeout = 10);
+
 // Fails the current test if a descriptor opened since construction is still open.
 class FdLeakCheck {
  public:
