@@ -47,8 +47,8 @@ T run_bounded(Task<T> task, double timeout = 10.0, LoopOptions loop = {}) {
 // --- Backends ----------------------------------------------------------------------
 // Every I/O backend the I/O suites (tcp_*, udp_*, unix_*, pipe_*, loop_sock_*,
 // loop_fd_watchers, subprocess_*, perf_*) run on. A new backend is one more
-// value here, and every one of those tests runs on it too. (interop_seeds
-// drives the example programs, which run on the default backend.) io_uring
+// value here, and every one of those tests runs on it too (and interop_seeds
+// and examples_echo_workers, which pass it to the examples' --backend). io_uring
 // is always listed, so test names do not depend on the kernel: where the
 // kernel refuses it, its tests skip, saying why.
 inline std::vector<Backend> all_backends() { return {Backend::selector, Backend::io_uring}; }
