@@ -75,6 +75,7 @@ TEST(BackendNames, AWrongNameIsAValueErrorListingTheValidOnes) {
 }
 
 TEST(BackendDefault, IsTheSelectorWithoutTheVariable) {
+  aiocpp::testing::FdLeakCheck fds;
   ScopedBackendVariable unset(nullptr);
   EXPECT_EQ(backend_of_new_loop(), Backend::selector);
   ScopedBackendVariable empty("");
@@ -82,6 +83,7 @@ TEST(BackendDefault, IsTheSelectorWithoutTheVariable) {
 }
 
 TEST(BackendDefault, TheVariableChoosesForLoopsThatDoNot) {
+  aiocpp::testing::FdLeakCheck fds;
   {
     ScopedBackendVariable selector("selector");
     EXPECT_EQ(backend_of_new_loop(), Backend::selector);
@@ -93,6 +95,7 @@ TEST(BackendDefault, TheVariableChoosesForLoopsThatDoNot) {
 }
 
 TEST(BackendDefault, TheVariableNamingIoUringGivesIoUringOrItsError) {
+  aiocpp::testing::FdLeakCheck fds;
   ScopedBackendVariable io_uring("io_uring");
   if (io_uring_here()) {
     EXPECT_EQ(backend_of_new_loop(), Backend::io_uring);
@@ -102,6 +105,7 @@ TEST(BackendDefault, TheVariableNamingIoUringGivesIoUringOrItsError) {
 }
 
 TEST(BackendDefault, AWrongNameInTheVariableIsAClearError) {
+  aiocpp::testing::FdLeakCheck fds;
   ScopedBackendVariable wrong("uring");
   try {
     backend_of_new_loop();
@@ -202,6 +206,7 @@ class RefusedIoUring : public ::testing::TestWithParam<int> {
 };
 
 TEST_P(RefusedIoUring, AutomaticFallsBackAndAnExplicitRequestSaysWhy) {
+  aiocpp::testing::FdLeakCheck fds;
   int error = GetParam();
   std::string report = report_under_refusal(error);
   EXPECT_NE(report.find("automatic: selector\n"), std::string::npos) << report;
