@@ -1,6 +1,6 @@
 // One loop per core: `echo_server --workers 2` serves one port from two
 // loops on two threads (reuse_port), the kernel spreads the connections over
-// both, and SIGTERM stops both cleanly; on each backend.
+// both, and SIGTERM stops both cleanly, idle clients and all; on each backend.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,6 +25,7 @@ using aiocpp::testing::Output;
 // SO_REUSEPORT picks a listener by a hash of the connection's addresses: with
 // this many connections, all on one of two workers has odds of 2^-31.
 constexpr int kClients = 32;
+constexpr int kIdleClients = 8;
 
 std::string echo_server_path() { return std::string(AIOCPP_EXAMPLES_DIR) + "/echo_server"; }
 
@@ -61,22 +62,35 @@ TEST_P(EchoWorkers, ConnectionsSpreadOverTheLoopsAndSigtermStopsThemAll) {
     output.read_for(0);  // keep the pipe from filling
   }
   ASSERT_TRUE(output.wait_for_count("Close the client socket\n", kClients, 10)) << output.text();
+  // Idle clients still connected when the signal comes: every worker must
+  // close its own (after serve_forever's grace period) and still exit.
+  std::vector<int> idle;
+  for (int i = 0; i < kIdleClients; ++i) idle.push_back(aiocpp::testing::connect_loopback(port));
+  ASSERT_TRUE(output.wait_for_count("Connection from", kClients + kIdleClients, 10))
+      << output.text();
 
+  double start = aiocpp::testing::now();
   kill(server->pid, SIGTERM);
   EXPECT_TRUE(output.read_to_eof(10));
   int status = server->wait(10);
   EXPECT_TRUE(exited_cleanly(status)) << describe_status(status) << "; output:\n" << output.text();
+  EXPECT_LT(aiocpp::testing::now() - start, 5.0);
+  for (int fd : idle) {
+    char byte;
+    EXPECT_EQ(recv(fd, &byte, 1, 0), 0) << "an idle client was not closed";
+    close(fd);
+  }
 
   std::string text = output.text();
   std::regex served(R"(worker (\d+) served (\d+) connections)");
-  std::vector<int> counts(2, -1);
+  std::vector<int> counts(2, -1);  // of the exchanges and the idle clients
   for (auto it = std::sregex_iterator(text.begin(), text.end(), served);
        it != std::sregex_iterator(); ++it) {
     std::size_t worker = std::stoul((*it)[1]);
     ASSERT_LT(worker, counts.size()) << text;
     counts[worker] = std::stoi((*it)[2]);
   }
-  EXPECT_EQ(counts[0] + counts[1], kClients) << text;
+  EXPECT_EQ(counts[0] + counts[1], kClients + kIdleClients) << text;
   EXPECT_GT(counts[0], 0) << "worker 0 served nobody:\n" << text;
   EXPECT_GT(counts[1], 0) << "worker 1 served nobody:\n" << text;
   if (server->stdin_fd >= 0) {
