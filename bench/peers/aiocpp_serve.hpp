@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -82,9 +83,24 @@ int main_for(int argc, char** argv) {
   sigaddset(&stop_set, SIGINT);
   sigaddset(&stop_set, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop_set, nullptr);
-  Args args = parse_args(argc, argv);
+  Args args = parse_args(argc, argv, true);
+  aiocpp::RunOptions options;
   try {
-    aiocpp::run(serve<Protocol>(args));
+    if (!args.backend.empty()) options.loop.backend = aiocpp::backend_from_name(args.backend);
+  } catch (const aiocpp::ValueError& e) {
+    std::cerr << argv[0] << ": error: --backend: " << e.what() << std::endl;
+    return 2;
+  }
+  try {
+    // Made here first, so that a backend the kernel refuses is a skip (with
+    // the reason) for the runner, not a failure.
+    aiocpp::new_event_loop(options.loop)->close();
+  } catch (const std::exception& e) {
+    std::printf("skip: %s\n", e.what());
+    return 0;
+  }
+  try {
+    aiocpp::run(serve<Protocol>(args), options);
   } catch (const std::exception& e) {
     std::cerr << "aiocpp peer: " << e.what() << std::endl;
     return 1;

@@ -16,6 +16,8 @@ PEERS = [
     ("asio", "Asio", ("bin", "peer_asio")),
     ("aiocpp_protocol", "aiocpp Protocol", ("bin", "peer_aiocpp_protocol")),
     ("aiocpp_buffered", "aiocpp BufferedProtocol", ("bin", "peer_aiocpp_buffered")),
+    ("aiocpp_uring", "aiocpp Protocol, io_uring",
+     ("bin", "peer_aiocpp_protocol", "--backend", "io_uring")),
     ("asyncio", "Python asyncio", ("py", "asyncio_echo.py", "--loop", "asyncio")),
     ("uvloop", "Python uvloop", ("py", "asyncio_echo.py", "--loop", "uvloop")),
 ]

@@ -37,6 +37,7 @@ class LoopImpl {
 
   EventLoop& loop;
   std::unique_ptr<IoBackend> backend;
+  aiocpp::Backend backend_kind = aiocpp::Backend::selector;  // which one `backend` is
   // Created by the first add_signal_handler; destroyed before the backend.
   std::unique_ptr<SignalHandlers> signals;
 
