@@ -44,11 +44,14 @@ class Budget {
   aiocpp::Task<>* serving_ = nullptr;
 };
 
+// With `ssl`, the server speaks TLS (create_server's ssl=).
 template <class Protocol>
-aiocpp::Task<> serve(Args args) {
+aiocpp::Task<> serve(Args args, std::shared_ptr<aiocpp::SSLContext> ssl) {
   aiocpp::EventLoop& loop = aiocpp::get_running_loop();
+  aiocpp::ServerOptions options;
+  options.ssl = std::move(ssl);
   std::shared_ptr<aiocpp::Server> server = co_await loop.create_server(
-      [] { return std::make_shared<Protocol>(); }, "127.0.0.1", args.port);
+      [] { return std::make_shared<Protocol>(); }, "127.0.0.1", args.port, options);
   announce_port(server->sockets().at(0).getsockname().port());
   aiocpp::Task<> serving = loop.create_task(server->serve_forever());
   Budget::instance().limit_ = args.stop_after_bytes;
@@ -75,7 +78,7 @@ aiocpp::Task<> serve(Args args) {
 }
 
 template <class Protocol>
-int main_for(int argc, char** argv) {
+int main_for(int argc, char** argv, std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
   // Blocked before anything else, so that they reach only the signalfd.
   sigset_t stop_set;
   sigemptyset(&stop_set);
@@ -84,7 +87,7 @@ int main_for(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &stop_set, nullptr);
   Args args = parse_args(argc, argv);
   try {
-    aiocpp::run(serve<Protocol>(args));
+    aiocpp::run(serve<Protocol>(args, std::move(ssl)));
   } catch (const std::exception& e) {
     std::cerr << "aiocpp peer: " << e.what() << std::endl;
     return 1;

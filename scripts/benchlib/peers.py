@@ -16,6 +16,8 @@ PEERS = [
     ("asio", "Asio", ("bin", "peer_asio")),
     ("aiocpp_protocol", "aiocpp Protocol", ("bin", "peer_aiocpp_protocol")),
     ("aiocpp_buffered", "aiocpp BufferedProtocol", ("bin", "peer_aiocpp_buffered")),
+    ("raw_openssl_epoll", "TLS: raw OpenSSL + epoll (floor)", ("bin", "peer_raw_openssl_epoll")),
+    ("aiocpp_tls", "TLS: aiocpp Protocol", ("bin", "peer_aiocpp_tls")),
     ("asyncio", "Python asyncio", ("py", "asyncio_echo.py", "--loop", "asyncio")),
     ("uvloop", "Python uvloop", ("py", "asyncio_echo.py", "--loop", "uvloop")),
 ]
@@ -27,6 +29,8 @@ PYTHON_PEERS = [
      ("py", "asyncio_echo.py", "--loop", loop, "--api", api))
     for api in ("protocol", "streams") for loop in ("asyncio", "uvloop", "aiocpp")
 ]
+# The servers that speak TLS (1.3, AES-128-GCM): the load generator does too.
+TLS = {"raw_openssl_epoll", "aiocpp_tls"}
 LABELS = {name: label for name, label, _ in PEERS + PYTHON_PEERS}
 SLOW_UNDER_VALGRIND = {"asyncio", "uvloop"}
 
