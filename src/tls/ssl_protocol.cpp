@@ -159,6 +159,10 @@ void SSLProtocol::connection_lost(std::exception_ptr error) {
   bool handshaking = state_ == State::do_handshake;
   state_ = State::unwrapped;
   transport_ = nullptr;
+  if (empty_waiter_.valid() && !empty_waiter_.done()) {
+    empty_waiter_.set_exception(
+        std::make_exception_ptr(OSError(ECONNRESET, "Connection is closed by peer")));
+  }
   handshake_timer_.cancel();
   shutdown_timer_.cancel();
   if (!cause && handshaking) {
@@ -455,7 +459,33 @@ void SSLProtocol::set_write_buffer_limits(std::optional<std::size_t> high,
   control_app_writing();
 }
 
+Future<void> SSLProtocol::make_empty_waiter() {
+  if (sendfile_running_) throw RuntimeError("Empty waiter is already set");
+  empty_waiter_ = loop_.create_future<void>();
+  sendfile_running_ = true;
+  if (!transport_) {
+    empty_waiter_.set_exception(
+        std::make_exception_ptr(OSError(ECONNRESET, "Connection is closed by peer")));
+  }
+  check_drained();
+  return empty_waiter_;
+}
+
+void SSLProtocol::reset_empty_waiter() noexcept {
+  sendfile_running_ = false;
+  empty_waiter_ = Future<void>();
+}
+
+// Completes sendfile's waiter once our records are all in the transport
+// below and it is not over its high-water mark (it says when it drops below
+// its low-water mark; it says nothing when it is empty).
+void SSLProtocol::check_drained() {
+  if (!empty_waiter_.valid() || empty_waiter_.done()) return;
+  if (write_buffer_size() == 0 && !ssl_writing_paused_) empty_waiter_.set_result();
+}
+
 void SSLProtocol::control_app_writing() {
+  check_drained();
   std::size_t size = write_buffer_size();
   bool pause = size >= high_water_ && !app_writing_paused_;
   bool resume = size <= low_water_ && app_writing_paused_;

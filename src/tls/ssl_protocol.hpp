@@ -81,6 +81,10 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   Transport* transport() const { return transport_; }
   std::shared_ptr<BaseProtocol> app_protocol() const { return app_protocol_; }
   void set_app_protocol(std::shared_ptr<BaseProtocol> protocol);
+  // loop.sendfile's fallback (SSLTransport's SendfileTarget).
+  Future<void> make_empty_waiter();
+  void reset_empty_waiter() noexcept;
+  bool sendfile_running() const { return sendfile_running_; }
 
  private:
   enum class State { unwrapped, do_handshake, wrapped, flushing, shutdown };
@@ -102,6 +106,7 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   bool read_into_app();
   void call_eof_received();
   void control_app_writing();
+  void check_drained();
   void control_ssl_reading();
   void fatal_error(std::exception_ptr error, const char* message);
   void wakeup_waiter(std::exception_ptr error);
@@ -140,6 +145,8 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   bool eof_received_ = false;
   bool peer_closed_ = false;  // the peer's close_notify arrived
   std::size_t writes_after_close_ = 0;
+  Future<void> empty_waiter_;  // sendfile's: see make_empty_waiter
+  bool sendfile_running_ = false;
   TimerHandle handshake_timer_;
   TimerHandle shutdown_timer_;
   std::unique_ptr<char[]> read_buffer_;  // a Protocol's plaintext, one record or more
