@@ -18,6 +18,7 @@ PEERS = [
     ("aiocpp_buffered", "aiocpp BufferedProtocol", ("bin", "peer_aiocpp_buffered")),
     ("raw_openssl_epoll", "TLS: raw OpenSSL + epoll (floor)", ("bin", "peer_raw_openssl_epoll")),
     ("aiocpp_tls", "TLS: aiocpp Protocol", ("bin", "peer_aiocpp_tls")),
+    ("asio_tls", "TLS: Asio ssl::stream", ("bin", "peer_asio_tls")),
     ("asyncio", "Python asyncio", ("py", "asyncio_echo.py", "--loop", "asyncio")),
     ("uvloop", "Python uvloop", ("py", "asyncio_echo.py", "--loop", "uvloop")),
 ]
@@ -30,7 +31,7 @@ PYTHON_PEERS = [
     for api in ("protocol", "streams") for loop in ("asyncio", "uvloop", "aiocpp")
 ]
 # The servers that speak TLS (1.3, AES-128-GCM): the load generator does too.
-TLS = {"raw_openssl_epoll", "aiocpp_tls"}
+TLS = {"raw_openssl_epoll", "aiocpp_tls", "asio_tls"}
 LABELS = {name: label for name, label, _ in PEERS + PYTHON_PEERS}
 SLOW_UNDER_VALGRIND = {"asyncio", "uvloop"}
 

@@ -109,6 +109,7 @@ TARGETS = [("instructions per request", "instructions", 250),
 CPU_LIMIT = 1.03  # aiocpp's CPU per request ÷ raw epoll's, at 10 and 100 connections
 TLS_FLOOR, TLS_CPU_LIMIT = "raw_openssl_epoll", 1.05  # aiocpp TLS ÷ raw OpenSSL over epoll
 CONTENDERS = ("libuv", "asio")  # whose requests/s aiocpp's must not fall below
+TLS_CONTENDERS = ("asio_tls",)  # the same for aiocpp's TLS echo (the duels)
 
 
 def targets(figures, cpu):
@@ -144,7 +145,7 @@ def duel_verdict(d):
     (the control); anything else, an earlier build: a difference in CPU."""
     if d["a"] == d["b"]:
         return "(control)"
-    if d["a"] in CONTENDERS:
+    if d["a"] in CONTENDERS + TLS_CONTENDERS:
         return "req/s " + stats.not_below(d["rps_ratio"], 1.0)
     if d["a"] in (FLOOR, TLS_FLOOR):
         limit = CPU_LIMIT if d["a"] == FLOOR else TLS_CPU_LIMIT
