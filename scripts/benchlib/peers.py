@@ -30,10 +30,10 @@ PYTHON_PEERS = [
      ("py", "asyncio_echo.py", "--loop", loop, "--api", api))
     for api in ("protocol", "streams") for loop in ("asyncio", "uvloop", "aiocpp")
 ]
-# The servers that speak TLS (1.3, AES-128-GCM): the load generator does too.
-TLS = {"raw_openssl_epoll", "aiocpp_tls", "asio_tls"}
 LABELS = {name: label for name, label, _ in PEERS + PYTHON_PEERS}
 SLOW_UNDER_VALGRIND = {"asyncio", "uvloop"}
+# The servers that speak TLS (1.3, AES-128-GCM): the load generator does too.
+TLS = {"raw_openssl_epoll", "aiocpp_tls", "asio_tls"}
 
 
 class Skipped(Exception):
