@@ -45,11 +45,14 @@ class Budget {
   aiocpp::Task<>* serving_ = nullptr;
 };
 
+// With `ssl`, the server speaks TLS (create_server's ssl=).
 template <class Protocol>
-aiocpp::Task<> serve(Args args) {
+aiocpp::Task<> serve(Args args, std::shared_ptr<aiocpp::SSLContext> ssl) {
   aiocpp::EventLoop& loop = aiocpp::get_running_loop();
+  aiocpp::ServerOptions options;
+  options.ssl = std::move(ssl);
   std::shared_ptr<aiocpp::Server> server = co_await loop.create_server(
-      [] { return std::make_shared<Protocol>(); }, "127.0.0.1", args.port);
+      [] { return std::make_shared<Protocol>(); }, "127.0.0.1", args.port, options);
   announce_port(server->sockets().at(0).getsockname().port());
   aiocpp::Task<> serving = loop.create_task(server->serve_forever());
   Budget::instance().limit_ = args.stop_after_bytes;
@@ -76,7 +79,7 @@ aiocpp::Task<> serve(Args args) {
 }
 
 template <class Protocol>
-int main_for(int argc, char** argv) {
+int main_for(int argc, char** argv, std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
   // Blocked before anything else, so that they reach only the signalfd.
   sigset_t stop_set;
   sigemptyset(&stop_set);
@@ -100,7 +103,7 @@ int main_for(int argc, char** argv) {
     return 0;
   }
   try {
-    aiocpp::run(serve<Protocol>(args), options);
+    aiocpp::run(serve<Protocol>(args, std::move(ssl)), options);
   } catch (const std::exception& e) {
     std::cerr << "aiocpp peer: " << e.what() << std::endl;
     return 1;

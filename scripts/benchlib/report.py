@@ -109,7 +109,9 @@ TARGETS = [("instructions per request", "instructions", 250),
 CPU_LIMIT = 1.03  # aiocpp's CPU per request ÷ raw epoll's, at 10 and 100 connections
 # aiocpp on io_uring (issue 15): CPU per request ÷ raw io_uring's; system calls per request.
 URING_FLOOR, URING_CPU_LIMIT, URING_SYSCALL_LIMIT = "raw_io_uring", 1.05, 0.25
+TLS_FLOOR, TLS_CPU_LIMIT = "raw_openssl_epoll", 1.05  # aiocpp TLS ÷ raw OpenSSL over epoll
 CONTENDERS = ("libuv", "asio")  # whose requests/s aiocpp's must not fall below
+TLS_CONTENDERS = ("asio_tls",)  # the same for aiocpp's TLS echo (the duels)
 
 
 def targets(figures, cpu):
@@ -146,15 +148,15 @@ def _interval(iv, digits=3):
 
 def duel_verdict(d):
     """What a duel (duel.py) decides, by who `a` is: the epoll floor, CPU within
-    3%; the io_uring floor, within 5% (issue 15's target for aiocpp on io_uring);
+    3%; the io_uring floor and the TLS floor, within 5% (issues 15 and 13);
     libuv or Asio, requests/s not below theirs; a second copy of `b`, nothing
     (the control); anything else, an earlier build: a difference in CPU."""
     if d["a"] == d["b"]:
         return "(control)"
-    if d["a"] in CONTENDERS:
+    if d["a"] in CONTENDERS + TLS_CONTENDERS:
         return "req/s " + stats.not_below(d["rps_ratio"], 1.0)
-    if d["a"] in (FLOOR, URING_FLOOR):
-        limit = CPU_LIMIT if d["a"] == FLOOR else URING_CPU_LIMIT
+    if d["a"] in (FLOOR, URING_FLOOR, TLS_FLOOR):
+        limit = {FLOOR: CPU_LIMIT, URING_FLOOR: URING_CPU_LIMIT, TLS_FLOOR: TLS_CPU_LIMIT}[d["a"]]
         verdict = stats.at_most(d["cpu_ratio"], limit)
         return "**not met**" if verdict == "not met" else verdict
     return {"below": "less CPU", "above": "more CPU", "tie": "no difference shown",
