@@ -157,9 +157,8 @@ std::string backend_skip_reason(Backend backend, Feature feature) {
   if (!refused.empty()) return refused;
   switch (feature) {
     case Feature::stream_sockets:
-      return {};
     case Feature::datagrams:
-      return "datagram endpoints are not yet on the io_uring backend";
+      return {};
     case Feature::pipes:
       return "pipe transports (and so subprocesses) are not yet on the io_uring backend";
   }

@@ -1,5 +1,5 @@
-// What the io_uring backend does not do yet (issue 15): datagram endpoints
-// and pipes. Each refuses clearly rather than half-working.
+// What the io_uring backend does not do yet (issue 15): pipes. Each
+// refuses clearly rather than half-working.
 
 #include <unistd.h>
 
@@ -14,11 +14,6 @@ namespace {
 }
 
 }  // namespace
-
-std::shared_ptr<DatagramTransport> UringBackend::make_datagram_transport(
-    int, std::shared_ptr<DatagramProtocol>, std::optional<SocketAddress>, Future<void>) {
-  not_yet("datagram endpoints");
-}
 
 // The pipe's descriptor was handed over: closed, as a transport would.
 std::shared_ptr<ReadTransport> UringBackend::make_read_pipe_transport(int fd,
