@@ -36,7 +36,7 @@ class UringBackend final : public IoBackend {
   std::shared_ptr<DatagramTransport> make_datagram_transport(
       int fd, std::shared_ptr<DatagramProtocol> protocol, std::optional<SocketAddress> address,
       Future<void> waiter) override;
-  // proactor/unsupported.cpp: not yet on this backend.
+  // proactor/read_pipe_transport.cpp, proactor/write_pipe_transport.cpp
   std::shared_ptr<ReadTransport> make_read_pipe_transport(int fd,
                                                           std::shared_ptr<BaseProtocol> protocol,
                                                           Future<void> waiter) override;
