@@ -109,14 +109,6 @@ void DatagramTransportBase::sendto(std::string_view data,
   maybe_pause_protocol();
 }
 
-void DatagramTransportBase::deliver(std::string_view data, const SocketAddress& sender) {
-  try {
-    datagram_protocol_->datagram_received(data, sender);
-  } catch (...) {
-    fatal_error(std::current_exception(), "Fatal error: protocol.datagram_received() call failed.");
-  }
-}
-
 void DatagramTransportBase::report_error(int err, const char* operation) {
   if (!datagram_protocol_) return;
   try {

@@ -66,8 +66,16 @@ class DatagramTransportBase : public DatagramTransport, public TransportLifecycl
 
   // One send(to) from the caller's bytes, now; returns 0 or the errno.
   int send_one(std::string_view data, const SocketAddress* address) noexcept;
-  // A datagram came from `sender`: datagram_received (a failing call is fatal).
-  void deliver(std::string_view data, const SocketAddress& sender);
+  // A datagram came from `sender`: datagram_received (a failing call is
+  // fatal). Inline: it is the receive path's one call per datagram.
+  void deliver(std::string_view data, const SocketAddress& sender) {
+    try {
+      datagram_protocol_->datagram_received(data, sender);
+    } catch (...) {
+      fatal_error(std::current_exception(),
+                  "Fatal error: protocol.datagram_received() call failed.");
+    }
+  }
   // Hands an OS error to protocol.error_received (a failing call is fatal).
   void report_error(int err, const char* operation);
   // The queue's front datagram went (err == 0) or failed with `err`: it is
