@@ -44,11 +44,19 @@ class Budget {
   aiocpp::Task<>* serving_ = nullptr;
 };
 
+// What a peer serves: a function that starts its server on 127.0.0.1:port.
+using StartServer = aiocpp::Task<std::shared_ptr<aiocpp::Server>> (*)(int port);
+
 template <class Protocol>
-aiocpp::Task<> serve(Args args) {
+aiocpp::Task<std::shared_ptr<aiocpp::Server>> start_protocol(int port) {
   aiocpp::EventLoop& loop = aiocpp::get_running_loop();
-  std::shared_ptr<aiocpp::Server> server = co_await loop.create_server(
-      [] { return std::make_shared<Protocol>(); }, "127.0.0.1", args.port);
+  co_return co_await loop.create_server([] { return std::make_shared<Protocol>(); }, "127.0.0.1",
+                                        port);
+}
+
+inline aiocpp::Task<> serve(Args args, StartServer start) {
+  aiocpp::EventLoop& loop = aiocpp::get_running_loop();
+  std::shared_ptr<aiocpp::Server> server = co_await start(args.port);
   announce_port(server->sockets().at(0).getsockname().port());
   aiocpp::Task<> serving = loop.create_task(server->serve_forever());
   Budget::instance().limit_ = args.stop_after_bytes;
@@ -74,22 +82,26 @@ aiocpp::Task<> serve(Args args) {
   Budget::instance().serving_ = nullptr;
 }
 
-template <class Protocol>
-int main_for(int argc, char** argv) {
-  // Blocked before anything else, so that they reach only the signalfd.
+// Blocks the stop signals (before any thread starts, so that they reach
+// only the signalfd) and serves until stopped.
+inline int main_with(Args args, StartServer start) {
   sigset_t stop_set;
   sigemptyset(&stop_set);
   sigaddset(&stop_set, SIGINT);
   sigaddset(&stop_set, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop_set, nullptr);
-  Args args = parse_args(argc, argv);
   try {
-    aiocpp::run(serve<Protocol>(args));
+    aiocpp::run(serve(args, start));
   } catch (const std::exception& e) {
     std::cerr << "aiocpp peer: " << e.what() << std::endl;
     return 1;
   }
   return 0;
+}
+
+template <class Protocol>
+int main_for(int argc, char** argv) {
+  return main_with(parse_args(argc, argv), start_protocol<Protocol>);
 }
 
 }  // namespace peers

@@ -103,10 +103,23 @@ struct ResultSlot {
 template <>
 struct ResultSlot<void> {};
 
+// A waiter (Future<void>) is made and dropped for each wait of a lock, a
+// queue, a stream read: its memory comes from a per-thread free list, so
+// that a steady-state wait does not allocate.
+void* allocate_waiter_state(std::size_t size);
+void free_waiter_state(void* block) noexcept;
+
 template <class T>
 class FutureState final : public FutureBase, public ResultSlot<T> {
  public:
   using FutureBase::FutureBase;
+};
+template <>
+class FutureState<void> final : public FutureBase, public ResultSlot<void> {
+ public:
+  using FutureBase::FutureBase;
+  static void* operator new(std::size_t size) { return allocate_waiter_state(size); }
+  static void operator delete(void* block) noexcept { free_waiter_state(block); }
 };
 
 // Registers the current task to be woken when `future` completes and records

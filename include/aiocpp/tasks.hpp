@@ -270,6 +270,10 @@ Task<T> wait_for(Task<T> t, double timeout) {
   EventLoop& loop = get_running_loop();
   return wait_for(detail::ensure_scheduled(loop, std::move(t)), timeout);
 }
+template <detail::ConvertsToTask A>
+typename std::remove_cvref_t<A>::task_type wait_for(A&& awaitable, double timeout) {
+  return wait_for(std::move(awaitable).task(), timeout);
+}
 
 // A future that follows `f`, except that cancelling it does not cancel `f`.
 template <class T>

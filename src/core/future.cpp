@@ -6,8 +6,22 @@
 #include <string_view>
 
 #include "aiocpp/event_loop.hpp"
+#include "core/free_list.hpp"
 
 namespace aiocpp::detail {
+
+namespace {
+thread_local FreeList<1024> free_waiters;
+}  // namespace
+
+void* allocate_waiter_state(std::size_t size) {
+  if (void* block = free_waiters.pop()) return block;
+  return ::operator new(size);
+}
+
+void free_waiter_state(void* block) noexcept {
+  if (!free_waiters.push(block)) ::operator delete(block);
+}
 
 FutureBase::~FutureBase() { report_unretrieved("Future"); }
 
