@@ -612,7 +612,9 @@ class EventLoop {
 std::shared_ptr<EventLoop> new_event_loop(LoopOptions options = {});
 // The loop running on this thread; RuntimeError("no running event loop") otherwise.
 EventLoop& get_running_loop();
-// The running loop, else the one set for this thread, else a new one set for it.
+// The running loop, else the one set for this thread, else a new one set for
+// it, only while set_event_loop was never called on this thread (asyncio
+// 3.11): after set_event_loop(nullptr), as aiocpp::run ends, RuntimeError.
 EventLoop& get_event_loop();
 void set_event_loop(std::shared_ptr<EventLoop> loop);
 

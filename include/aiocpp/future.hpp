@@ -62,6 +62,8 @@ class FutureBase : public RefCounted {
 
   // Used by set_result of the typed futures, after the value is in place.
   void finish_with_result();
+  // InvalidStateError when done; RuntimeError for a task, which only its
+  // coroutine completes (asyncio's "Task does not support set_result operation").
   void throw_if_done(const char* what) const;
 
   virtual const char* kind() const noexcept { return "Future"; }
@@ -81,6 +83,7 @@ class FutureBase : public RefCounted {
   EventLoop* loop_;
   State state_ = State::pending;
   bool log_traceback_ = false;  // an exception nobody has looked at yet
+  bool is_task_ = false;        // set_result / set_exception refuse a task
   std::exception_ptr exception_;
   std::string cancel_message_;
 
