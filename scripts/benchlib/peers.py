@@ -16,6 +16,7 @@ PEERS = [
     ("asio", "Asio", ("bin", "peer_asio")),
     ("aiocpp_protocol", "aiocpp Protocol", ("bin", "peer_aiocpp_protocol")),
     ("aiocpp_buffered", "aiocpp BufferedProtocol", ("bin", "peer_aiocpp_buffered")),
+    ("aiocpp_streams", "aiocpp streams", ("bin", "peer_aiocpp_streams")),
     ("asyncio", "Python asyncio", ("py", "asyncio_echo.py", "--loop", "asyncio")),
     ("uvloop", "Python uvloop", ("py", "asyncio_echo.py", "--loop", "uvloop")),
 ]
