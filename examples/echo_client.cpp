@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       "\"传输和协议\"): sends 'Hello World!', prints the reply and waits until the\n"
       "server closes the connection. Pair it with echo_server.");
   try {
-    aiocpp::run(amain(args));
+    aiocpp::run(amain(args), args.run_options());
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << std::endl;
     return 1;

@@ -3,7 +3,7 @@
 // Sends three messages, then write_eof(), and logs the echo until the server's
 // EOF. Logs to stderr in the seed's logging format '%(name)s: %(message)s':
 //
-//   asyncio: Using selector: EpollSelector
+//   asyncio: Using selector: EpollSelector   (Using proactor: IoUringProactor on io_uring)
 //   main: waiting for client to complete
 //   EchoClient: connectiong to ::1 port 10000
 //   EchoClient: sending b'This is the message. '
@@ -96,8 +96,8 @@ int main(int argc, char** argv) {
       "echo to stderr and exits once the server's EOF arrives. Pair it with\n"
       "eof_echo_server.");
 
-  aiocpp::EventLoop& event_loop = aiocpp::get_event_loop();
-  Log{"asyncio"}.debug("Using selector: EpollSelector");  // asyncio logs it at DEBUG level
+  aiocpp::EventLoop& event_loop = examples::event_loop(args);
+  Log{"asyncio"}.debug(examples::loop_debug_line(event_loop));  // at DEBUG level, as asyncio
 
   aiocpp::Future<bool> client_completed = event_loop.create_future<bool>();
   auto client_factory = [client_completed] {

@@ -2,7 +2,7 @@
 // asyncio_echo_server_protocol.py, "使用抽象类 Protocol 实现异步 I/O").
 // Logs to stderr in the seed's logging format '%(name)s: %(message)s':
 //
-//   asyncio: Using selector: EpollSelector
+//   asyncio: Using selector: EpollSelector   (Using proactor: IoUringProactor on io_uring)
 //   main: starting up on localhost port 10000
 //   EchoServer_::1_56353: connection accepted
 //   EchoServer_::1_56353: received b'This is the message. It will be sent in parts.'
@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
       "the client's EOF with write_eof(). Logs every event to stderr. Serves until\n"
       "SIGINT or SIGTERM.");
 
-  aiocpp::EventLoop& event_loop = aiocpp::get_event_loop();
-  Log{"asyncio"}.debug("Using selector: EpollSelector");  // asyncio logs it at DEBUG level
+  aiocpp::EventLoop& event_loop = examples::event_loop(args);
+  Log{"asyncio"}.debug(examples::loop_debug_line(event_loop));  // at DEBUG level, as asyncio
 
   std::shared_ptr<aiocpp::Server> server;
   try {

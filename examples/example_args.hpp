@@ -1,6 +1,7 @@
 #pragma once
 // What every example shares, header-only:
-//  - parse_args: the tiny command line (--host, --port, --help);
+//  - parse_args: the tiny command line (--host, --port, --backend, --help),
+//    and the loop it asks for (Args::loop_options, examples::event_loop);
 //  - Python's formatting, so the programs print what the seeds print:
 //    py_decode (bytes.decode()), py_repr (repr of a str), py_bytes_repr
 //    (repr of a bytes), py_error_str (str() of an exception);
@@ -34,7 +35,32 @@ namespace examples {
 struct Args {
   std::string host;
   int port = 0;
+  // --backend: unset leaves the choice to AIOCPP_BACKEND (else the selector).
+  std::optional<aiocpp::Backend> backend{};
+
+  aiocpp::LoopOptions loop_options() const { return {.backend = backend}; }
+  aiocpp::RunOptions run_options() const { return {.loop = loop_options()}; }
 };
+
+// asyncio.get_event_loop() for the examples that run the loop themselves: a
+// new loop on the backend `args` asks for, set as this thread's. Where that
+// backend cannot be had, says why and exits with status 1.
+inline aiocpp::EventLoop& event_loop(const Args& args) {
+  try {
+    aiocpp::set_event_loop(aiocpp::new_event_loop(args.loop_options()));
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << std::endl;
+    std::exit(1);
+  }
+  return aiocpp::get_event_loop();
+}
+
+// What asyncio logs at DEBUG level when it makes a loop: the selector's or
+// the proactor's name (here, which backend the loop got).
+inline const char* loop_debug_line(const aiocpp::EventLoop& loop) {
+  return loop.backend() == aiocpp::Backend::io_uring ? "Using proactor: IoUringProactor"
+                                                      : "Using selector: EpollSelector";
+}
 
 // A further --NAME VALUE option of one program (the TLS examples' --cert,
 // --key, --cafile): parse_args stores its value in `value`, which holds the
@@ -46,7 +72,7 @@ struct StringOption {
   std::string* value;
 };
 
-// Parses --host HOST, --port PORT (also --host=HOST, --port=PORT) and --help.
+// Parses --host HOST, --port PORT, --backend NAME (also --host=HOST, ...) and --help.
 // `about` is the help text: what the program does and which seed it comes from.
 // Exits with 0 after --help, with 2 (argparse's status) on a bad argument.
 inline Args parse_args(int argc, char** argv, std::string default_host, int default_port,
@@ -57,12 +83,16 @@ inline Args parse_args(int argc, char** argv, std::string default_host, int defa
     std::string synopsis;
     for (const StringOption& option : extra)
       synopsis += " [" + option.name + " " + option.metavar + "]";
-    std::fprintf(out, "usage: %s [--host HOST] [--port PORT]%s [--help]\n\n%.*s\n\n", prog,
-                 synopsis.c_str(), static_cast<int>(about.size()), about.data());
+    std::fprintf(out,
+                 "usage: %s [--host HOST] [--port PORT] [--backend BACKEND]%s [--help]\n\n%.*s\n\n",
+                 prog, synopsis.c_str(), static_cast<int>(about.size()), about.data());
     std::fprintf(out,
                  "options:\n"
                  "  --host HOST  host name or address (default: %s)\n"
-                 "  --port PORT  TCP port (default: %d)\n",
+                 "  --port PORT  TCP port (default: %d)\n"
+                 "  --backend {selector,io_uring,automatic}\n"
+                 "               the event loop's I/O backend (default: $AIOCPP_BACKEND, else "
+                 "selector)\n",
                  args.host.c_str(), args.port);
     for (const StringOption& option : extra) {
       std::fprintf(out, "  %s %s  %s\n", option.name.c_str(), option.metavar.c_str(),
@@ -96,7 +126,7 @@ inline Args parse_args(int argc, char** argv, std::string default_host, int defa
       has_value = true;
     }
     const StringOption* option = find_extra(name);
-    if (name != "--host" && name != "--port" && !option) {
+    if (name != "--host" && name != "--port" && name != "--backend" && !option) {
       fail("unrecognized argument: " + std::string(arg));
     }
     if (!has_value) {
@@ -107,6 +137,13 @@ inline Args parse_args(int argc, char** argv, std::string default_host, int defa
       *option->value = value;
     } else if (name == "--host") {
       args.host = value;
+    } else if (name == "--backend") {
+      try {
+        args.backend = aiocpp::backend_from_name(value);
+      } catch (const aiocpp::ValueError&) {
+        fail("argument --backend: invalid choice: '" + value +
+             "' (choose from 'selector', 'io_uring', 'automatic')");
+      }
     } else {
       char* end = nullptr;
       errno = 0;

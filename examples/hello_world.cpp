@@ -19,12 +19,13 @@ void hello_world(aiocpp::EventLoop& loop) {
 
 int main(int argc, char** argv) {
   // --host and --port are accepted, as by every example, and ignored.
-  examples::parse_args(argc, argv, "127.0.0.1", 0,
-                       "Hello World from seed 003 (\"Event loop\", the asyncio docs' example):\n"
-                       "call_soon(hello_world) prints \"Hello World\" and stops the loop,\n"
-                       "which ends run_forever(). Uses no network: --host and --port are ignored.");
+  examples::Args args = examples::parse_args(
+      argc, argv, "127.0.0.1", 0,
+      "Hello World from seed 003 (\"Event loop\", the asyncio docs' example):\n"
+      "call_soon(hello_world) prints \"Hello World\" and stops the loop,\n"
+      "which ends run_forever(). Uses no network: --host and --port are ignored.");
 
-  aiocpp::EventLoop& loop = aiocpp::get_event_loop();
+  aiocpp::EventLoop& loop = examples::event_loop(args);
 
   // Schedule a call to hello_world()
   loop.call_soon(hello_world, std::ref(loop));

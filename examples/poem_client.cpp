@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
       "last line or an unknown one it reads the answer from stdin. Stops when the\n"
       "connection is lost. Pair it with poem_server.");
 
-  aiocpp::EventLoop& loop = aiocpp::get_event_loop();
+  aiocpp::EventLoop& loop = examples::event_loop(args);
   bool lost = false;
   auto coro = loop.create_connection(
       [&] { return std::make_shared<EchoClientProtocol>(loop, lost); }, args.host, args.port);

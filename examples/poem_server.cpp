@@ -215,7 +215,7 @@ int main(int argc, char** argv) {
       "unknown one it reads the answer from stdin, without keeping the other\n"
       "clients waiting. Serves until SIGINT or SIGTERM.");
 
-  aiocpp::EventLoop& loop = aiocpp::get_event_loop();
+  aiocpp::EventLoop& loop = examples::event_loop(args);
   auto keyboard = std::make_shared<Keyboard>();
   // Each client connection will create a new protocol instance
   auto coro = loop.create_server(

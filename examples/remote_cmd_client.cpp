@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    return aiocpp::run(amain(args, token));
+    return aiocpp::run(amain(args, token), args.run_options());
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << std::endl;
     return 1;

@@ -68,6 +68,7 @@ struct Launch {
 struct Options {
   std::string host = "127.0.0.1";
   int port = 8888;
+  std::optional<aiocpp::Backend> backend{};  // unset: $AIOCPP_BACKEND, else selector
   Policy policy;
   Launch launch;
 };
@@ -158,6 +159,9 @@ Options parse(int argc, char** argv) {
           "  --workdir DIR         run commands in DIR (required with --run-as; default: /)\n"
           "  --host HOST           address to listen on (default: 127.0.0.1)\n"
           "  --port PORT           TCP port (default: 8888; 0 picks one)\n"
+          "  --backend {selector,io_uring,automatic}\n"
+          "                        the event loop's I/O backend (default: $AIOCPP_BACKEND,\n"
+          "                        else selector)\n"
           "  --time-limit SECONDS  kill a command after this long (default: 5)\n"
           "  --max-output BYTES    kill a command after this much output (default: 65536)\n"
           "  --max-line BYTES      longest line accepted from a client (default: 1024)\n",
@@ -180,6 +184,12 @@ Options parse(int argc, char** argv) {
       double port = std::string(value) == "0" ? 0 : number(arg, value);
       if (port != static_cast<int>(port) || port > 65535) usage_error(prog, "bad --port");
       o.port = static_cast<int>(port);
+    } else if (arg == "--backend") {
+      try {
+        o.backend = aiocpp::backend_from_name(value);
+      } catch (const aiocpp::ValueError& e) {
+        usage_error(prog, "argument --backend: " + std::string(e.what()));
+      }
     } else if (arg == "--time-limit") {
       o.policy.time_limit = number(arg, value);
     } else if (arg == "--max-output") {
@@ -479,7 +489,7 @@ aiocpp::Task<> amain(const Options& options) {
 int main(int argc, char** argv) {
   Options options = parse(argc, argv);
   try {
-    aiocpp::run(amain(options));
+    aiocpp::run(amain(options), {.loop = {.backend = options.backend}});
   } catch (const aiocpp::KeyboardInterrupt&) {
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << std::endl;

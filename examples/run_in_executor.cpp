@@ -75,4 +75,18 @@ aiocpp::Task<> amain() {
 
 }  // namespace
 
-int main() { aiocpp::run(amain()); }
+int main(int argc, char** argv) {
+  // --host and --port are accepted, as by every example, and ignored.
+  examples::Args args = examples::parse_args(
+      argc, argv, "127.0.0.1", 0,
+      "run_in_executor from seed 003 (\"Event loop\", running code in thread or\n"
+      "process pools): blocking I/O in the default pool and in a pool of its own,\n"
+      "a CPU-bound sum in a pool. Uses no network: --host and --port are ignored.");
+  try {
+    aiocpp::run(amain(), args.run_options());
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       "printed before the connection is closed. Port 0 (the default) lets the\n"
       "kernel choose; the \"Serving on\" line tells which. Stops on SIGINT or SIGTERM.");
   try {
-    aiocpp::run(amain(args));
+    aiocpp::run(amain(args), args.run_options());
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << std::endl;
     return 1;

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     if (!cafile.empty()) trusted = cafile;
     auto context =
         aiocpp::SSLContext::create_default_context(aiocpp::Purpose::SERVER_AUTH, trusted);
-    aiocpp::run(amain(args, context));
+    aiocpp::run(amain(args, context), args.run_options());
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << std::endl;
     return 1;

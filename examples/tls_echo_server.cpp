@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     // A server's context: Purpose.CLIENT_AUTH, as in Python.
     auto context = aiocpp::SSLContext::create_default_context(aiocpp::Purpose::CLIENT_AUTH);
     context->load_cert_chain(cert, key);
-    aiocpp::run(amain(args, context));
+    aiocpp::run(amain(args, context), args.run_options());
   } catch (const std::exception& e) {
     std::cerr << "Error: " << e.what() << std::endl;
     return 1;

@@ -24,18 +24,6 @@ std::string example_path(const std::string& name) {
   return std::string(AIOCPP_EXAMPLES_DIR) + "/" + name;
 }
 
-int connect_to(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  return fd;
-}
-
 // What the server sends next (one recv, bounded by SO_RCVTIMEO).
 std::string receive(int fd) {
   char buf[256];
@@ -54,13 +42,13 @@ TEST(PoemServer, OtherClientsAreServedWhileOneWaitsForTheKeyboard) {
 
   // The first client sends the poem's last line: the answer must come from stdin,
   // which stays open with nothing written.
-  int waiting = connect_to(port);
+  int waiting = aiocpp::testing::connect_loopback(port);
   const std::string last = "相见更无因";
   ASSERT_EQ(send(waiting, last.data(), last.size(), 0), static_cast<ssize_t>(last.size()));
   ASSERT_TRUE(output.wait_for("input the message:")) << output.text();
 
   // Meanwhile a second client is served.
-  int other = connect_to(port);
+  int other = aiocpp::testing::connect_loopback(port);
   const std::string first = "记得那年花下";
   ASSERT_EQ(send(other, first.data(), first.size(), 0), static_cast<ssize_t>(first.size()));
   EXPECT_EQ(receive(other), "深夜");

@@ -121,16 +121,7 @@ std::string example_path(const std::string& name) {
 // A line-oriented client over a blocking socket with timeouts.
 class Client {
  public:
-  explicit Client(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval tv{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  }
+  explicit Client(int port) : fd_(aiocpp::testing::connect_loopback(port)) {}
   ~Client() { close(fd_); }
 
   void send(const std::string& text) {

@@ -7,6 +7,10 @@
 // Ports are ephemeral: servers bind port 0 and print it; clients of the test's
 // own sockets get the port of a socket the test listens on. All waits are
 // bounded: a child's output is read until an expected line appears.
+//
+// Every test runs once per backend (the C++ programs get --backend; its name
+// ends the test's), skipping where the backend lacks what the program needs
+// (poem_server reads its stdin through a pipe transport).
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,10 +34,13 @@
 
 namespace {
 
+using aiocpp::Backend;
+using aiocpp::testing::backend_skip_reason;
 using aiocpp::testing::ChildProcess;
 using aiocpp::testing::describe_status;
 using aiocpp::testing::exited_cleanly;
 using aiocpp::testing::FdLeakCheck;
+using aiocpp::testing::Feature;
 using aiocpp::testing::feed_stdin;
 using aiocpp::testing::Output;
 
@@ -63,12 +70,13 @@ bool available(Impl impl, const std::string& name) {
     }                                                                                       \
   } while (0)
 
-// The command line of a seed program: examples/<name> or python3 -u tests/peers/<name>.py.
-std::vector<std::string> command(Impl impl, const std::string& name,
+// The command line of a seed program: examples/<name> --backend BACKEND or
+// python3 -u tests/peers/<name>.py.
+std::vector<std::string> command(Impl impl, const std::string& name, Backend backend,
                                  std::vector<std::string> args = {}) {
   std::vector<std::string> argv;
   if (impl == Impl::cpp) {
-    argv.push_back(example_path(name));
+    argv = {example_path(name), "--backend", std::string(aiocpp::backend_name(backend))};
   } else {
     argv = {aiocpp::testing::python(), "-u", peer_path(name)};
   }
@@ -126,12 +134,12 @@ struct RunningServer {
 };
 
 // Starts a server on 127.0.0.1, port 0, and waits for the line that tells its port.
-RunningServer start_server(Impl impl, const std::string& name, const std::regex& ready,
-                           std::string_view stdin_text = "") {
+RunningServer start_server(Impl impl, const std::string& name, Backend backend,
+                           const std::regex& ready, std::string_view stdin_text = "") {
   RunningServer server;
   server.impl = impl;
-  server.process =
-      aiocpp::testing::spawn(command(impl, name, {"--host", "127.0.0.1", "--port", "0"}), true);
+  server.process = aiocpp::testing::spawn(
+      command(impl, name, backend, {"--host", "127.0.0.1", "--port", "0"}), true);
   feed_stdin(*server.process, stdin_text);
   server.output = std::make_unique<Output>(*server.process);
   std::string port = server.output->wait_for(ready, 10.0);
@@ -147,10 +155,10 @@ struct Finished {
 };
 
 // Runs a client to completion with `stdin_text` as its stdin.
-Finished run_client(Impl impl, const std::string& name, int port,
+Finished run_client(Impl impl, const std::string& name, Backend backend, int port,
                     std::string_view stdin_text = "") {
   auto child = aiocpp::testing::spawn(
-      command(impl, name, {"--host", "127.0.0.1", "--port", std::to_string(port)}), true);
+      command(impl, name, backend, {"--host", "127.0.0.1", "--port", std::to_string(port)}), true);
   feed_stdin(*child, stdin_text);
   Output output(*child);
   EXPECT_TRUE(output.read_to_eof(10.0)) << name << " did not finish; output:\n" << output.text();
@@ -293,12 +301,20 @@ bool take_bytes(const std::string& line, const std::string& prefix, std::string&
   return true;
 }
 
+// The first line of seed 002's logs: the loop's selector (asyncio logs its
+// proactor instead: the C++ programs do on io_uring).
+std::string loop_line(Impl impl, Backend backend) {
+  return impl == Impl::cpp && backend == Backend::io_uring
+             ? "asyncio: Using proactor: IoUringProactor"
+             : "asyncio: Using selector: EpollSelector";
+}
+
 // The client's log, seed 002: the echo may come in any number of pieces.
-void check_eof_client_output(const std::string& raw) {
+void check_eof_client_output(const std::string& raw, const std::string& first_line) {
   SCOPED_TRACE("client output:\n" + raw);
   std::vector<std::string> lines = split_lines(normalize(raw));
   std::vector<std::string> head = {
-      "asyncio: Using selector: EpollSelector",
+      first_line,
       "main: waiting for client to complete",
       "EchoClient: connectiong to 127.0.0.1 port PORT",
       "EchoClient: sending b'This is the message. '",
@@ -320,11 +336,11 @@ void check_eof_client_output(const std::string& raw) {
 }
 
 // The server's log, seed 002, from its first line to the connection's "closing".
-void check_eof_server_output(const std::string& raw, Impl impl) {
+void check_eof_server_output(const std::string& raw, Impl impl, const std::string& first_line) {
   SCOPED_TRACE("server output:\n" + raw);
   std::vector<std::string> lines = split_lines(normalize(raw));
   ASSERT_GE(lines.size(), 7u);
-  EXPECT_EQ(lines[0], "asyncio: Using selector: EpollSelector");
+  EXPECT_EQ(lines[0], first_line);
   EXPECT_EQ(lines[1], "main: starting up on 127.0.0.1 port PORT");
   const std::string name = "EchoServer_127.0.0.1_PORT: ";
   EXPECT_EQ(lines[2], name + "connection accepted");
@@ -395,9 +411,35 @@ void PrintTo(const Pair& p, std::ostream* os) {
   *os << impl_name(p.server) << " server, " << impl_name(p.client) << " client";
 }
 
-std::string pair_name(const ::testing::TestParamInfo<Pair>& info) {
-  return std::string(impl_name(info.param.server)) + "Server_" + impl_name(info.param.client) +
-         "Client";
+// A test of programs of which some are C++, on one backend: its parameter
+// and the backend, whose name ends the test's ("CppServer_PythonClient_io_uring").
+template <class Param>
+class OnBackend : public ::testing::TestWithParam<std::tuple<Param, Backend>> {
+ protected:
+  const Param& param() const { return std::get<0>(this->GetParam()); }
+  Backend backend() const { return std::get<1>(this->GetParam()); }
+  // Skips where the backend cannot run the C++ programs (lacking `feature`).
+  void SetUp() override { skip_unless(Feature::stream_sockets); }
+  void skip_unless(Feature feature) {
+    std::string reason = backend_skip_reason(backend(), feature);
+    if (!reason.empty()) GTEST_SKIP() << reason;
+  }
+};
+
+template <class Param, std::string (*name)(const Param&)>
+std::string name_on_backend(const ::testing::TestParamInfo<std::tuple<Param, Backend>>& info) {
+  return name(std::get<0>(info.param)) + "_" +
+         std::string(aiocpp::backend_name(std::get<1>(info.param)));
+}
+
+template <class Param>
+auto on_every_backend(const Param& params) {
+  return ::testing::Combine(::testing::ValuesIn(params),
+                            ::testing::ValuesIn(aiocpp::testing::all_backends()));
+}
+
+std::string pair_name(const Pair& pair) {
+  return std::string(impl_name(pair.server)) + "Server_" + impl_name(pair.client) + "Client";
 }
 
 // Every pairing with at least one C++ side.
@@ -407,43 +449,45 @@ const Pair kPairs[] = {
     {Impl::cpp, Impl::cpp},
 };
 
-class EchoSeed : public ::testing::TestWithParam<Pair> {};
+class EchoSeed : public OnBackend<Pair> {};
 
 TEST_P(EchoSeed, ExchangesHelloWorld) {
   FdLeakCheck fd_check;
-  SKIP_UNLESS_AVAILABLE(GetParam().server, "echo_server");
-  SKIP_UNLESS_AVAILABLE(GetParam().client, "echo_client");
-  RunningServer server = start_server(GetParam().server, "echo_server", kServingOn);
+  SKIP_UNLESS_AVAILABLE(param().server, "echo_server");
+  SKIP_UNLESS_AVAILABLE(param().client, "echo_client");
+  RunningServer server = start_server(param().server, "echo_server", backend(), kServingOn);
   ASSERT_NE(server.port, 0);
 
-  Finished client = run_client(GetParam().client, "echo_client", server.port);
+  Finished client = run_client(param().client, "echo_client", backend(), server.port);
   EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
   EXPECT_EQ(client.output, kEchoClientOutput);
 
   EXPECT_TRUE(server.output->wait_for("Close the client socket\n"));
-  EXPECT_EQ(normalize(server.stop()), echo_server_output(GetParam().server));
+  EXPECT_EQ(normalize(server.stop()), echo_server_output(param().server));
 }
 
-INSTANTIATE_TEST_SUITE_P(Pairs, EchoSeed, ::testing::ValuesIn(kPairs), pair_name);
+INSTANTIATE_TEST_SUITE_P(Pairs, EchoSeed, on_every_backend(kPairs),
+                         (name_on_backend<Pair, pair_name>));
 
-class EofEchoSeed : public ::testing::TestWithParam<Pair> {};
+class EofEchoSeed : public OnBackend<Pair> {};
 
 TEST_P(EofEchoSeed, EchoesUntilEof) {
   FdLeakCheck fd_check;
-  SKIP_UNLESS_AVAILABLE(GetParam().server, "eof_echo_server");
-  SKIP_UNLESS_AVAILABLE(GetParam().client, "eof_echo_client");
-  RunningServer server = start_server(GetParam().server, "eof_echo_server", kStartingUp);
+  SKIP_UNLESS_AVAILABLE(param().server, "eof_echo_server");
+  SKIP_UNLESS_AVAILABLE(param().client, "eof_echo_client");
+  RunningServer server = start_server(param().server, "eof_echo_server", backend(), kStartingUp);
   ASSERT_NE(server.port, 0);
 
-  Finished client = run_client(GetParam().client, "eof_echo_client", server.port);
+  Finished client = run_client(param().client, "eof_echo_client", backend(), server.port);
   EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
-  check_eof_client_output(client.output);
+  check_eof_client_output(client.output, loop_line(param().client, backend()));
 
   EXPECT_TRUE(server.output->wait_for(": closing\n"));
-  check_eof_server_output(server.stop(), GetParam().server);
+  check_eof_server_output(server.stop(), param().server, loop_line(param().server, backend()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Pairs, EofEchoSeed, ::testing::ValuesIn(kPairs), pair_name);
+INSTANTIATE_TEST_SUITE_P(Pairs, EofEchoSeed, on_every_backend(kPairs),
+                         (name_on_backend<Pair, pair_name>));
 
 struct PoemCase {
   Impl server;
@@ -457,11 +501,9 @@ void PrintTo(const PoemCase& c, std::ostream* os) {
       << " ends";
 }
 
-std::string poem_case_name(const ::testing::TestParamInfo<PoemCase>& info) {
-  return std::string(impl_name(info.param.server)) + "Server_" + impl_name(info.param.client) +
-         "Client_" +
-         (info.param.ending == PoemEnding::server_stdin_ends ? "ServerStdinEnds"
-                                                             : "ClientStdinEnds");
+std::string poem_case_name(const PoemCase& c) {
+  return std::string(impl_name(c.server)) + "Server_" + impl_name(c.client) + "Client_" +
+         (c.ending == PoemEnding::server_stdin_ends ? "ServerStdinEnds" : "ClientStdinEnds");
 }
 
 // The Python programs die with a traceback (EOFError) where their stdin ends:
@@ -473,19 +515,25 @@ const PoemCase kPoemCases[] = {
     {Impl::cpp, Impl::cpp, PoemEnding::client_stdin_ends},
 };
 
-class PoemSeed : public ::testing::TestWithParam<PoemCase> {};
+// poem_server reads its stdin through a pipe transport.
+class PoemSeed : public OnBackend<PoemCase> {
+ protected:
+  void SetUp() override {
+    skip_unless(param().server == Impl::cpp ? Feature::pipes : Feature::stream_sockets);
+  }
+};
 
 TEST_P(PoemSeed, RecitesThePoem) {
   FdLeakCheck fd_check;
-  const PoemCase& c = GetParam();
+  const PoemCase& c = param();
   SKIP_UNLESS_AVAILABLE(c.server, "poem_server");
   SKIP_UNLESS_AVAILABLE(c.client, "poem_client");
   bool server_answers = c.ending == PoemEnding::client_stdin_ends;
   RunningServer server =
-      start_server(c.server, "poem_server", kServingOn, server_answers ? "bye\n" : "");
+      start_server(c.server, "poem_server", backend(), kServingOn, server_answers ? "bye\n" : "");
   ASSERT_NE(server.port, 0);
 
-  Finished client = run_client(c.client, "poem_client", server.port, "再见\n");
+  Finished client = run_client(c.client, "poem_client", backend(), server.port, "再见\n");
   EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
   EXPECT_EQ(client.output, poem_client_output(c.ending));
 
@@ -494,14 +542,17 @@ TEST_P(PoemSeed, RecitesThePoem) {
   EXPECT_EQ(normalize(server.stop()), poem_server_output(c.ending));
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, PoemSeed, ::testing::ValuesIn(kPoemCases), poem_case_name);
+INSTANTIATE_TEST_SUITE_P(Cases, PoemSeed, on_every_backend(kPoemCases),
+                         (name_on_backend<PoemCase, poem_case_name>));
 
 // --- The bytes on the wire, against plain sockets ----------------------------------------------
 
-TEST(InteropWire, EchoServerEchoesAndCloses) {
+AIOCPP_BACKEND_SUITE(InteropWire);
+
+TEST_P(InteropWire, EchoServerEchoesAndCloses) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_server");
-  RunningServer server = start_server(Impl::cpp, "echo_server", kServingOn);
+  RunningServer server = start_server(Impl::cpp, "echo_server", backend(), kServingOn);
   ASSERT_NE(server.port, 0);
   {
     Fd s = connect_to(server.port);
@@ -514,14 +565,15 @@ TEST(InteropWire, EchoServerEchoesAndCloses) {
   server.stop();
 }
 
-TEST(InteropWire, EchoClientSendsHelloWorld) {
+TEST_P(InteropWire, EchoClientSendsHelloWorld) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_client");
   int port = 0;
   Fd listener = listen_on_loopback(port);
-  auto child = aiocpp::testing::spawn(
-      command(Impl::cpp, "echo_client", {"--host", "127.0.0.1", "--port", std::to_string(port)}),
-      true);
+  auto child =
+      aiocpp::testing::spawn(command(Impl::cpp, "echo_client", backend(),
+                                     {"--host", "127.0.0.1", "--port", std::to_string(port)}),
+                             true);
   feed_stdin(*child, "");
   Output output(*child);
   {
@@ -536,10 +588,10 @@ TEST(InteropWire, EchoClientSendsHelloWorld) {
   EXPECT_EQ(output.text(), kEchoClientOutput);
 }
 
-TEST(InteropWire, EofEchoServerAnswersEofWithEof) {
+TEST_P(InteropWire, EofEchoServerAnswersEofWithEof) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "eof_echo_server");
-  RunningServer server = start_server(Impl::cpp, "eof_echo_server", kStartingUp);
+  RunningServer server = start_server(Impl::cpp, "eof_echo_server", backend(), kStartingUp);
   ASSERT_NE(server.port, 0);
   {
     Fd s = connect_to(server.port);
@@ -553,13 +605,13 @@ TEST(InteropWire, EofEchoServerAnswersEofWithEof) {
   server.stop();
 }
 
-TEST(InteropWire, EofEchoClientSendsMessagesThenEof) {
+TEST_P(InteropWire, EofEchoClientSendsMessagesThenEof) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "eof_echo_client");
   int port = 0;
   Fd listener = listen_on_loopback(port);
   auto child =
-      aiocpp::testing::spawn(command(Impl::cpp, "eof_echo_client",
+      aiocpp::testing::spawn(command(Impl::cpp, "eof_echo_client", backend(),
                                      {"--host", "127.0.0.1", "--port", std::to_string(port)}),
                              true);
   feed_stdin(*child, "");
@@ -579,13 +631,14 @@ TEST(InteropWire, EofEchoClientSendsMessagesThenEof) {
   EXPECT_TRUE(output.read_to_eof());
   int status = child->wait();
   EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
-  check_eof_client_output(output.text());
+  check_eof_client_output(output.text(), loop_line(Impl::cpp, backend()));
 }
 
-TEST(InteropWire, PoemServerAnswersEachLine) {
+TEST_P(InteropWire, PoemServerAnswersEachLine) {
   FdLeakCheck fd_check;
+  AIOCPP_SKIP_UNLESS_BACKEND_HAS(Feature::pipes);  // poem_server's stdin
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "poem_server");
-  RunningServer server = start_server(Impl::cpp, "poem_server", kServingOn);
+  RunningServer server = start_server(Impl::cpp, "poem_server", backend(), kServingOn);
   ASSERT_NE(server.port, 0);
   {
     Fd s = connect_to(server.port);
@@ -598,14 +651,15 @@ TEST(InteropWire, PoemServerAnswersEachLine) {
   server.stop();
 }
 
-TEST(InteropWire, PoemClientStopsWhenTheServerCloses) {
+TEST_P(InteropWire, PoemClientStopsWhenTheServerCloses) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "poem_client");
   int port = 0;
   Fd listener = listen_on_loopback(port);
-  auto child = aiocpp::testing::spawn(
-      command(Impl::cpp, "poem_client", {"--host", "127.0.0.1", "--port", std::to_string(port)}),
-      true);
+  auto child =
+      aiocpp::testing::spawn(command(Impl::cpp, "poem_client", backend(),
+                                     {"--host", "127.0.0.1", "--port", std::to_string(port)}),
+                             true);
   feed_stdin(*child, "");
   Output output(*child);
   {
@@ -627,10 +681,10 @@ TEST(InteropWire, PoemClientStopsWhenTheServerCloses) {
             "Stop the event loop\n");
 }
 
-TEST(InteropWire, ServeForeverReadsALine) {
+TEST_P(InteropWire, ServeForeverReadsALine) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "serve_forever");
-  RunningServer server = start_server(Impl::cpp, "serve_forever", kServingOn);
+  RunningServer server = start_server(Impl::cpp, "serve_forever", backend(), kServingOn);
   ASSERT_NE(server.port, 0);
   for (int i = 0; i < 2; ++i) {  // it keeps serving
     Fd s = connect_to(server.port);
@@ -653,10 +707,12 @@ TEST(InteropWire, ServeForeverReadsALine) {
 
 // --- The programs without a peer ----------------------------------------------------------------
 
-TEST(InteropExamples, HelloWorld) {
+AIOCPP_BACKEND_SUITE(InteropExamples);
+
+TEST_P(InteropExamples, HelloWorld) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "hello_world");
-  auto child = aiocpp::testing::spawn(command(Impl::cpp, "hello_world"), true);
+  auto child = aiocpp::testing::spawn(command(Impl::cpp, "hello_world", backend()), true);
   feed_stdin(*child, "");
   Output output(*child);
   EXPECT_TRUE(output.read_to_eof());
@@ -665,10 +721,10 @@ TEST(InteropExamples, HelloWorld) {
   EXPECT_EQ(output.text(), "Hello World\n");
 }
 
-TEST(InteropExamples, RunInExecutor) {
+TEST_P(InteropExamples, RunInExecutor) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "run_in_executor");
-  auto child = aiocpp::testing::spawn(command(Impl::cpp, "run_in_executor"), true);
+  auto child = aiocpp::testing::spawn(command(Impl::cpp, "run_in_executor", backend()), true);
   feed_stdin(*child, "");
   Output output(*child);
   EXPECT_TRUE(output.read_to_eof());
@@ -683,13 +739,14 @@ TEST(InteropExamples, RunInExecutor) {
       << text;
 }
 
-TEST(InteropExamples, EveryExampleHasHelp) {
+TEST(InteropArguments, EveryExampleHasHelp) {
   FdLeakCheck fd_check;
-  for (const char* name : {"echo_server", "echo_client", "eof_echo_server", "eof_echo_client",
-                           "poem_server", "poem_client", "hello_world", "serve_forever"}) {
+  for (const char* name :
+       {"echo_server", "echo_client", "eof_echo_server", "eof_echo_client", "poem_server",
+        "poem_client", "hello_world", "serve_forever", "run_in_executor"}) {
     SCOPED_TRACE(name);
     if (!available(Impl::cpp, name)) continue;
-    auto child = aiocpp::testing::spawn(command(Impl::cpp, name, {"--help"}), true);
+    auto child = aiocpp::testing::spawn({example_path(name), "--help"}, true);
     feed_stdin(*child, "");
     Output output(*child);
     EXPECT_TRUE(output.read_to_eof());
@@ -697,17 +754,20 @@ TEST(InteropExamples, EveryExampleHasHelp) {
     EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
     EXPECT_NE(output.text().find("usage: "), std::string::npos) << output.text();
     EXPECT_NE(output.text().find("--host HOST"), std::string::npos) << output.text();
+    EXPECT_NE(output.text().find("--backend {selector,io_uring,automatic}"), std::string::npos)
+        << output.text();
     EXPECT_NE(output.text().find("seed 00"), std::string::npos) << output.text();
   }
 }
 
-TEST(InteropExamples, BadArgumentsExitWithStatus2) {
+TEST(InteropArguments, BadArgumentsExitWithStatus2) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_client");
   for (std::vector<std::string> args :
        {std::vector<std::string>{"--port", "http"}, std::vector<std::string>{"--bogus"},
-        std::vector<std::string>{"--host"}}) {
-    auto child = aiocpp::testing::spawn(command(Impl::cpp, "echo_client", args), true);
+        std::vector<std::string>{"--backend", "epoll"}, std::vector<std::string>{"--host"}}) {
+    args.insert(args.begin(), example_path("echo_client"));
+    auto child = aiocpp::testing::spawn(args, true);
     feed_stdin(*child, "");
     Output output(*child);
     EXPECT_TRUE(output.read_to_eof());
@@ -717,12 +777,12 @@ TEST(InteropExamples, BadArgumentsExitWithStatus2) {
   }
 }
 
-TEST(InteropExamples, ClientReportsRefusedConnection) {
+TEST_P(InteropExamples, ClientReportsRefusedConnection) {
   FdLeakCheck fd_check;
   SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_client");
   int port = 0;
   { Fd closed = listen_on_loopback(port); }  // a port nobody listens on now
-  Finished client = run_client(Impl::cpp, "echo_client", port);
+  Finished client = run_client(Impl::cpp, "echo_client", backend(), port);
   EXPECT_TRUE(WIFEXITED(client.status) && WEXITSTATUS(client.status) == 1)
       << describe_status(client.status) << "\n"
       << client.output;

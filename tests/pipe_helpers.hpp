@@ -94,7 +94,9 @@ inline void expect_no_children() {
 // (stdin's flow control), "PE", "CL".
 class ProcRecorder : public SubprocessProtocol {
  public:
-  ProcRecorder() : done(get_running_loop().create_future<void>()) {}
+  ProcRecorder()
+      : done(get_running_loop().create_future<void>()),
+        exited(get_running_loop().create_future<void>()) {}
   void connection_made(SubprocessTransport& t) override {
     calls.push_back("CM");
     transport = &t;
@@ -114,6 +116,7 @@ class ProcRecorder : public SubprocessProtocol {
   void process_exited() override {
     calls.push_back("PE");
     returncode = transport->get_returncode();
+    complete(exited);
   }
   void connection_lost(std::exception_ptr error) override {
     calls.push_back("CL");
@@ -135,6 +138,7 @@ class ProcRecorder : public SubprocessProtocol {
   std::exception_ptr lost_error;
   std::optional<int> returncode;  // as seen by process_exited
   Future<void> done;              // connection_lost
+  Future<void> exited;            // process_exited
   Future<void> want;
   std::string want_text;
 };

@@ -126,11 +126,11 @@ static_assert(ShellAccepts<std::string>);
 static_assert(!ShellAccepts<std::vector<std::string>>);
 static_assert(!ShellAccepts<std::initializer_list<const char*>>);
 
-TEST_P(SubprocessErrors, SignalsToAChildThatHasExitedAreESRCH) {
+TEST_P(SubprocessErrors, SignalsAfterConnectionLostAreESRCH) {
   run([]() -> Task<void> {
     std::vector<std::string> argv{"/bin/true"};
     auto [transport, protocol] = co_await get_running_loop().subprocess_exec(proc_recorder, argv);
-    EXPECT_EQ(co_await transport->wait(), 0);
+    co_await arrives(protocol->done, "connection_lost");
     for (int sig : {0, SIGTERM, SIGKILL}) {
       try {
         transport->send_signal(sig);

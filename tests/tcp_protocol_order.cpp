@@ -315,7 +315,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<TcpProtocolException::ParamType>& info) {
       // "CM_selector": gtest allows no '/' inside a parameter's name.
       return std::string(std::get<0>(info.param).where) + "_" +
-             aiocpp::testing::backend_name(std::get<1>(info.param));
+             std::string(aiocpp::backend_name(std::get<1>(info.param)));
     });
 
 TEST_P(TcpProtocolOrder, EmptyBufferFromGetBufferIsAFatalError) {

@@ -1,20 +1,38 @@
 #include "test_support.hpp"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
 #include "proactor/availability.hpp"
 
 namespace aiocpp::testing {
+
+int connect_loopback(int port, int receive_timeout) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{receive_timeout, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+      << "connect to port " << port << ": " << std::strerror(errno);
+  return fd;
+}
 
 std::set<int> open_fds() {
   std::set<int> fds;
@@ -141,16 +159,6 @@ ChildProcess::~ChildProcess() {
   if (stdin_fd >= 0) close(stdin_fd);
 }
 
-std::string backend_name(Backend backend) {
-  switch (backend) {
-    case Backend::selector:
-      return "selector";
-    case Backend::io_uring:
-      return "io_uring";
-  }
-  return "backend" + std::to_string(static_cast<int>(backend));
-}
-
 std::string backend_skip_reason(Backend backend, Feature feature) {
   if (backend != Backend::io_uring) return {};
   const std::string& refused = detail::io_uring_unavailable_reason();
@@ -167,7 +175,7 @@ std::string backend_skip_reason(Backend backend, Feature feature) {
 }
 
 std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info) {
-  return backend_name(info.param);
+  return std::string(aiocpp::backend_name(info.param));
 }
 
 void loop_run_until_stopped(EventLoop& loop, double timeout) {

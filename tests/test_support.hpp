@@ -17,6 +17,11 @@ namespace aiocpp::testing {
 // The file descriptors open in this process right now.
 std::set<int> open_fds();
 
+// A blocking TCP socket connected to 127.0.0.1:`port` whose receives give up
+// after `receive_timeout` seconds (a test's bound on a silent peer). Fails
+// the test (and returns the unconnected socket) if connect fails.
+int connect_loopback(int port, int receive_timeout = 10);
+
 // Fails the current test if a descriptor opened since construction is still open.
 class FdLeakCheck {
  public:
@@ -42,8 +47,8 @@ T run_bounded(Task<T> task, double timeout = 10.0, LoopOptions loop = {}) {
 // --- Backends ----------------------------------------------------------------------
 // Every I/O backend the I/O suites (tcp_*, udp_*, unix_*, pipe_*, loop_sock_*,
 // loop_fd_watchers, subprocess_*, perf_*) run on. A new backend is one more
-// value here, and every one of those tests runs on it too. (interop_seeds
-// drives the example programs, which run on the default backend.) io_uring
+// value here, and every one of those tests runs on it too (and interop_seeds
+// and examples_echo_workers, which pass it to the examples' --backend). io_uring
 // is always listed, so test names do not depend on the kernel: where the
 // kernel refuses it, its tests skip, saying why.
 inline std::vector<Backend> all_backends() { return {Backend::selector, Backend::io_uring}; }
@@ -62,9 +67,8 @@ std::string backend_skip_reason(Backend backend, Feature feature = Feature::stre
     if (!aiocpp_skip_reason.empty()) GTEST_SKIP() << aiocpp_skip_reason;                         \
   } while (0)
 
-// The backend's name as ctest shows it at the end of a test's name:
-// "tcp_connection.TcpConnection.ConnectsToAHostName/selector".
-std::string backend_name(Backend backend);
+// The backend's name (aiocpp::backend_name) as ctest shows it at the end of a
+// test's name: "tcp_connection.TcpConnection.ConnectsToAHostName/selector".
 std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info);
 
 // The fixture of an I/O test that runs once per backend (TEST_P). Its
@@ -206,5 +210,5 @@ inline const char* python() { return "/usr/bin/python3"; }
 
 namespace aiocpp {
 // What gtest prints for a test's backend parameter.
-inline void PrintTo(Backend backend, std::ostream* os) { *os << testing::backend_name(backend); }
+inline void PrintTo(Backend backend, std::ostream* os) { *os << aiocpp::backend_name(backend); }
 }  // namespace aiocpp

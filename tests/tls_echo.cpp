@@ -161,41 +161,6 @@ TEST_F(TLSEchoTest, ClientCertificate) {
   EXPECT_FALSE(run(task(*loop_)).empty());
 }
 
-// A plaintext line "STARTTLS", answered "OK", then both sides upgrade the
-// same connection and echo over TLS.
-struct StartTLSServer : Protocol {
-  EventLoop* loop;
-  Transport* transport = nullptr;
-  std::shared_ptr<StartTLSServer>* self;
-  StartTLSServer(EventLoop* l, std::shared_ptr<StartTLSServer>* s) : loop(l), self(s) {}
-  std::shared_ptr<Transport> tls;
-  std::string tls_data;
-  bool upgraded = false;
-  void connection_made(Transport& t) override { transport = &t; }
-  void data_received(std::string_view data) override {
-    if (upgraded) {  // now over TLS; start_tls may not have returned yet
-      if (tls) {
-        tls->write(data);
-      } else {
-        tls_data += data;
-      }
-      return;
-    }
-    EXPECT_EQ(data, "STARTTLS\n");
-    transport->write("OK\n");
-    upgraded = true;
-    auto plain = std::dynamic_pointer_cast<Transport>(transport->shared_from_this());
-    (void)loop->create_task(upgrade(loop, plain, *self, this));
-  }
-  static Task<void> upgrade(EventLoop* loop, std::shared_ptr<Transport> plain,
-                            std::shared_ptr<StartTLSServer> protocol, StartTLSServer* raw) {
-    StartTLSOptions options;
-    options.server_side = true;
-    raw->tls = co_await loop->start_tls(plain, protocol, server_context(), options);
-    if (!raw->tls_data.empty()) raw->tls->write(raw->tls_data);
-  }
-};
-
 TEST_F(TLSEchoTest, StartTlsInTheMiddleOfAPlaintextConversation) {
   auto task = [](EventLoop& loop) -> Task<void> {
     std::shared_ptr<StartTLSServer> server_protocol;
@@ -204,24 +169,8 @@ TEST_F(TLSEchoTest, StartTlsInTheMiddleOfAPlaintextConversation) {
       return server_protocol;
     };
     auto server = co_await loop.create_server(factory, "127.0.0.1", 0);
-    Future<std::string> ok = loop.create_future<std::string>();
-    Future<void> lost = loop.create_future<void>();
-    auto client_factory = [&] { return std::make_shared<TLSCollector>(3, ok, lost); };
-    auto [plain, collector] =
-        co_await loop.create_connection(client_factory, "127.0.0.1", port_of(server));
-    plain->write("STARTTLS\n");
-    EXPECT_EQ(co_await ok, "OK\n");
-    collector->got.clear();
-    collector->expected = 6;
-    collector->done = loop.create_future<std::string>();
-    StartTLSOptions options;
-    options.server_hostname = "localhost";
-    std::shared_ptr<Transport> tls =
-        co_await loop.start_tls(plain, collector, client_context(), options);
-    tls->write("secret");
-    EXPECT_EQ(co_await collector->done, "secret");
-    tls->close();
-    co_await lost;
+    std::string echoed = co_await start_tls_client(loop, port_of(server), "secret");
+    EXPECT_EQ(echoed, "secret");
     server->close();
     co_await server->wait_closed();
   };

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "aiocpp/ssl.hpp"
+#include "child_output.hpp"
 #include "test_support.hpp"
 
 namespace aiocpp::testing {
@@ -127,5 +128,79 @@ struct TLSCollector : Protocol {
     }
   }
 };
+
+// The server of a plaintext conversation that moves to TLS (tls_echo,
+// tls_interop): a line "STARTTLS" is answered "OK", then both sides
+// upgrade the same connection with start_tls and it echoes over TLS.
+struct StartTLSServer : Protocol {
+  EventLoop* loop;
+  Transport* transport = nullptr;
+  std::shared_ptr<StartTLSServer>* self;
+  StartTLSServer(EventLoop* l, std::shared_ptr<StartTLSServer>* s) : loop(l), self(s) {}
+  std::shared_ptr<Transport> tls;
+  std::string tls_data;
+  bool upgraded = false;
+  void connection_made(Transport& t) override { transport = &t; }
+  void data_received(std::string_view data) override {
+    if (upgraded) {  // now over TLS; start_tls may not have returned yet
+      if (tls) {
+        tls->write(data);
+      } else {
+        tls_data += data;
+      }
+      return;
+    }
+    EXPECT_EQ(data, "STARTTLS\n");
+    transport->write("OK\n");
+    upgraded = true;
+    auto plain = std::dynamic_pointer_cast<Transport>(transport->shared_from_this());
+    (void)loop->create_task(upgrade(loop, plain, *self, this));
+  }
+  static Task<void> upgrade(EventLoop* loop, std::shared_ptr<Transport> plain,
+                            std::shared_ptr<StartTLSServer> protocol, StartTLSServer* raw) {
+    StartTLSOptions options;
+    options.server_side = true;
+    raw->tls = co_await loop->start_tls(plain, protocol, server_context(), options);
+    if (!raw->tls_data.empty()) raw->tls->write(raw->tls_data);
+  }
+};
+
+// The client of StartTLSServer's conversation, on `port`: "STARTTLS", "OK",
+// start_tls, then `secret` and its echo over TLS, and a close. Returns the
+// echo.
+inline Task<std::string> start_tls_client(EventLoop& loop, int port, std::string secret) {
+  Future<std::string> ok = loop.create_future<std::string>();
+  Future<void> lost = loop.create_future<void>();
+  auto factory = [&] { return std::make_shared<TLSCollector>(3, ok, lost); };
+  auto [plain, collector] = co_await loop.create_connection(factory, "127.0.0.1", port);
+  plain->write("STARTTLS\n");
+  std::string answer = co_await ok;
+  EXPECT_EQ(answer, "OK\n");
+  collector->got.clear();
+  collector->expected = secret.size();
+  collector->done = loop.create_future<std::string>();
+  StartTLSOptions options;
+  options.server_hostname = "localhost";
+  std::shared_ptr<Transport> tls =
+      co_await loop.start_tls(plain, collector, client_context(), options);
+  tls->write(secret);
+  std::string echoed = co_await collector->done;
+  tls->close();  // nothing more to do if the server closed first
+  co_await lost;
+  co_return echoed;
+}
+
+// Runs `argv` (a peer's client) to its end while the loop serves it, with
+// `input` on its stdin when given; returns what it printed. Its output is
+// read in the executor, since the reading blocks. The exit status must be 0.
+inline Task<std::string> client_output(EventLoop& loop, std::vector<std::string> argv,
+                                       std::optional<std::string> input = std::nullopt) {
+  std::shared_ptr<ChildProcess> child = spawn(argv, input.has_value());
+  if (input) feed_stdin(*child, *input);
+  auto read = [child] { return child->read_all(10.0); };
+  std::string printed = co_await loop.run_in_executor(nullptr, read);
+  EXPECT_EQ(child->wait(), 0) << printed;
+  co_return printed;
+}
 
 }  // namespace aiocpp::testing

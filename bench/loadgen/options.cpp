@@ -37,6 +37,8 @@ void usage(std::FILE* out) {
                "  --requests N       instead of a duration: exactly N requests in all,\n"
                "                     no warm-up (for instruction and system-call counts)\n"
                "  --timeout S        give up after S seconds in all (default 120)\n"
+               "  --tls              speak TLS 1.3 (TLS_AES_128_GCM_SHA256) to the server,\n"
+               "                     without checking its certificate\n"
                "  -h, --help         show this help\n",
                g_prog);
 }
@@ -107,6 +109,10 @@ Options parse_options(int argc, char** argv) {
     if (arg == "-h" || arg == "--help") {
       usage(stdout);
       std::exit(0);
+    }
+    if (arg == "--tls") {
+      o.tls = true;
+      continue;
     }
     std::string_view name = arg;
     std::string value;

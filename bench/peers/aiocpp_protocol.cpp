@@ -1,7 +1,12 @@
 // aiocpp's Protocol echo: data_received hands over a view of the loop's read
 // buffer, and write() sends it at once (buffering only what the kernel refuses).
+// Built a second time with AIOCPP_PEER_TLS as peer_aiocpp_tls: the same
+// protocol with TLS (create_server's ssl=) between it and the TCP transport.
 
 #include "aiocpp_serve.hpp"
+#ifdef AIOCPP_PEER_TLS
+#include "tls_credentials.hpp"
+#endif
 
 namespace {
 
@@ -20,4 +25,12 @@ class Echo : public aiocpp::Protocol {
 
 }  // namespace
 
-int main(int argc, char** argv) { return peers::main_for<Echo>(argc, argv); }
+int main(int argc, char** argv) {
+#ifdef AIOCPP_PEER_TLS
+  auto context = aiocpp::SSLContext::create_default_context(aiocpp::Purpose::CLIENT_AUTH);
+  peers::use_bench_credentials(context->native_handle());
+  return peers::main_for<Echo>(argc, argv, context);
+#else
+  return peers::main_for<Echo>(argc, argv);
+#endif
+}

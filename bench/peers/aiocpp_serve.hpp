@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -44,19 +45,25 @@ class Budget {
   aiocpp::Task<>* serving_ = nullptr;
 };
 
-// What a peer serves: a function that starts its server on 127.0.0.1:port.
-using StartServer = aiocpp::Task<std::shared_ptr<aiocpp::Server>> (*)(int port);
+// What a peer serves: a function that starts its server on 127.0.0.1:port
+// with `options` (create_server for a protocol, start_server for streams).
+using StartServer =
+    aiocpp::Task<std::shared_ptr<aiocpp::Server>> (*)(int port, aiocpp::ServerOptions options);
 
 template <class Protocol>
-aiocpp::Task<std::shared_ptr<aiocpp::Server>> start_protocol(int port) {
+aiocpp::Task<std::shared_ptr<aiocpp::Server>> start_protocol(int port,
+                                                             aiocpp::ServerOptions options) {
   aiocpp::EventLoop& loop = aiocpp::get_running_loop();
   co_return co_await loop.create_server([] { return std::make_shared<Protocol>(); }, "127.0.0.1",
-                                        port);
+                                        port, options);
 }
 
-inline aiocpp::Task<> serve(Args args, StartServer start) {
+// With `ssl`, the server speaks TLS (create_server's ssl=).
+inline aiocpp::Task<> serve(Args args, StartServer start, std::shared_ptr<aiocpp::SSLContext> ssl) {
   aiocpp::EventLoop& loop = aiocpp::get_running_loop();
-  std::shared_ptr<aiocpp::Server> server = co_await start(args.port);
+  aiocpp::ServerOptions options;
+  options.ssl = std::move(ssl);
+  std::shared_ptr<aiocpp::Server> server = co_await start(args.port, options);
   announce_port(server->sockets().at(0).getsockname().port());
   aiocpp::Task<> serving = loop.create_task(server->serve_forever());
   Budget::instance().limit_ = args.stop_after_bytes;
@@ -82,16 +89,33 @@ inline aiocpp::Task<> serve(Args args, StartServer start) {
   Budget::instance().serving_ = nullptr;
 }
 
-// Blocks the stop signals (before any thread starts, so that they reach
-// only the signalfd) and serves until stopped.
-inline int main_with(Args args, StartServer start) {
+// Blocks the stop signals (first, so that they reach only the signalfd),
+// then serves what `start` starts until stopped. `args` from parse_args(argc, argv, true).
+inline int main_with(int argc, char** argv, StartServer start,
+                     std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
   sigset_t stop_set;
   sigemptyset(&stop_set);
   sigaddset(&stop_set, SIGINT);
   sigaddset(&stop_set, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop_set, nullptr);
+  Args args = parse_args(argc, argv, true);
+  aiocpp::RunOptions options;
   try {
-    aiocpp::run(serve(args, start));
+    if (!args.backend.empty()) options.loop.backend = aiocpp::backend_from_name(args.backend);
+  } catch (const aiocpp::ValueError& e) {
+    std::cerr << argv[0] << ": error: --backend: " << e.what() << std::endl;
+    return 2;
+  }
+  try {
+    // Made here first, so that a backend the kernel refuses is a skip (with
+    // the reason) for the runner, not a failure.
+    aiocpp::new_event_loop(options.loop)->close();
+  } catch (const std::exception& e) {
+    std::printf("skip: %s\n", e.what());
+    return 0;
+  }
+  try {
+    aiocpp::run(serve(args, start, std::move(ssl)), options);
   } catch (const std::exception& e) {
     std::cerr << "aiocpp peer: " << e.what() << std::endl;
     return 1;
@@ -100,8 +124,8 @@ inline int main_with(Args args, StartServer start) {
 }
 
 template <class Protocol>
-int main_for(int argc, char** argv) {
-  return main_with(parse_args(argc, argv), start_protocol<Protocol>);
+int main_for(int argc, char** argv, std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
+  return main_with(argc, argv, start_protocol<Protocol>, std::move(ssl));
 }
 
 }  // namespace peers

@@ -38,14 +38,13 @@ aiocpp::Task<> client_connected(std::shared_ptr<aiocpp::StreamReader> reader,
   writer->close();
 }
 
-aiocpp::Task<std::shared_ptr<aiocpp::Server>> start(int port) {
-  return aiocpp::start_server(client_connected, "127.0.0.1", port);
+aiocpp::Task<std::shared_ptr<aiocpp::Server>> start(int port, aiocpp::ServerOptions options) {
+  return aiocpp::start_server(client_connected, "127.0.0.1", port, options);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  peers::Args args = peers::parse_args(argc, argv);
-  message_size = args.size;
-  return peers::main_with(args, start);
+  message_size = peers::parse_args(argc, argv, true).size;  // main_with parses again: same result
+  return peers::main_with(argc, argv, start);
 }

@@ -72,6 +72,30 @@ async def serve(args):
     server.close()
 
 
+def install_loop(kind):
+    """Makes `kind` asyncio's loop; False (after a "skip: reason" line) when it is missing."""
+    if kind == "uvloop":
+        try:
+            import uvloop
+        except ImportError as e:
+            print(f"skip: uvloop is not installed ({e})", flush=True)
+            return False
+        uvloop.install()
+    elif kind == "aiocpp":
+        try:
+            import aiocpp
+        except ImportError:
+            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            sys.path.insert(0, os.path.join(root, "build-bench", "python"))
+            try:
+                import aiocpp
+            except ImportError as e:
+                print(f"skip: aiocpp's Python package is not built ({e})", flush=True)
+                return False
+        aiocpp.install()
+    return True
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loop", choices=["asyncio", "uvloop", "aiocpp"], default="asyncio")
@@ -82,25 +106,8 @@ def main():
     args = parser.parse_args()
     if (args.requests == 0) != (args.size == 0):
         parser.error("--requests and --size go together")
-    if args.loop == "uvloop":
-        try:
-            import uvloop
-        except ImportError as e:
-            print(f"skip: uvloop is not installed ({e})", flush=True)
-            return 0
-        uvloop.install()
-    elif args.loop == "aiocpp":
-        try:
-            import aiocpp
-        except ImportError:
-            root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            sys.path.insert(0, os.path.join(root, "build-bench", "python"))
-            try:
-                import aiocpp
-            except ImportError as e:
-                print(f"skip: aiocpp's Python package is not built ({e})", flush=True)
-                return 0
-        aiocpp.install()
+    if not install_loop(args.loop):
+        return 0
     asyncio.run(serve(args))
     return 0
 

@@ -2,7 +2,7 @@
 // What every echo server in bench/peers/ shares, header-only and free of any
 // event library: the command line, the port announcement and the byte budget.
 //
-//   <peer> [--port PORT] [--requests N --size BYTES]
+//   <peer> [--port PORT] [--requests N --size BYTES] [--backend NAME]
 //   <peer> [--port PORT] --size BYTES   (a server that reads whole messages)
 //
 // PORT 0 (the default) lets the kernel choose; the port actually bound is
@@ -10,7 +10,8 @@
 // --requests, the server exits by itself once it has echoed N messages of
 // BYTES bytes (N * BYTES bytes), so that valgrind and strace see a whole,
 // clean run. Every server binds 127.0.0.1 only and exits cleanly on SIGINT
-// and SIGTERM.
+// and SIGTERM. --backend (selector, io_uring, automatic) is for the aiocpp
+// peers, which pass it to their loop; the others refuse it.
 
 #include <cerrno>
 #include <cstdint>
@@ -25,10 +26,11 @@ struct Args {
   int port = 0;
   std::uint64_t stop_after_bytes = 0;  // 0: serve until a signal
   std::uint64_t size = 0;              // --size, 0 if not given
+  std::string backend;                 // --backend, for the aiocpp peers ("": the default)
 };
 
-// Exits 2 with a message on a bad argument.
-inline Args parse_args(int argc, char** argv) {
+// Exits 2 with a message on a bad argument (--backend too where `takes_backend` is false).
+inline Args parse_args(int argc, char** argv, bool takes_backend = false) {
   const char* prog = argc > 0 ? argv[0] : "peer";
   auto fail = [&](const std::string& message) {
     std::fprintf(stderr, "%s: error: %s\nusage: %s [--port PORT] [--requests N --size BYTES]\n",
@@ -60,6 +62,8 @@ inline Args parse_args(int argc, char** argv) {
       requests = number(name, value, 1ull << 40);
     } else if (name == "--size") {
       size = number(name, value, 1ull << 30);
+    } else if (name == "--backend" && takes_backend) {
+      args.backend = value;
     } else {
       fail("unknown option '" + std::string(name) + "'");
     }

@@ -20,11 +20,9 @@
 #include <vector>
 
 #include "peer_args.hpp"
+#include "raw_setup.hpp"
 
 namespace {
-
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
 
 struct Connection {
   std::vector<char> pending;  // the part of an echo the kernel refused
@@ -41,31 +39,12 @@ int fail(const char* what) {
 int main(int argc, char** argv) {
   peers::Args args = peers::parse_args(argc, argv);
 
-  // SIGINT/SIGTERM are blocked except inside epoll_pwait, so a stop request
-  // can neither be lost between the check and the wait nor interrupt a send.
-  sigset_t stop_set, wait_mask;
-  sigemptyset(&stop_set);
-  sigaddset(&stop_set, SIGINT);
-  sigaddset(&stop_set, SIGTERM);
-  sigprocmask(SIG_BLOCK, &stop_set, &wait_mask);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t wait_mask = peers::block_stop_signals();
 
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(args.port));
-  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return fail("bind");
-  if (listen(listener, 1024) != 0) return fail("listen");
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  peers::announce_port(ntohs(addr.sin_port));
+  int port = 0;
+  int listener = peers::listen_on_loopback(args.port, SOCK_NONBLOCK, &port);
+  if (listener < 0) return fail("bind/listen");
+  peers::announce_port(port);
 
   int ep = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
@@ -89,7 +68,7 @@ int main(int argc, char** argv) {
     epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
   };
 
-  while (!g_stop && (args.stop_after_bytes == 0 || echoed < args.stop_after_bytes)) {
+  while (!peers::stop_requested && (args.stop_after_bytes == 0 || echoed < args.stop_after_bytes)) {
     int n = epoll_pwait(ep, events.data(), static_cast<int>(events.size()), -1, &wait_mask);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -98,17 +77,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == listener) {
-        for (;;) {
-          int c = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-          if (c < 0) break;
-          setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        peers::accept_all(listener, ep, [&](int c) {
           if (conns.size() <= static_cast<std::size_t>(c)) conns.resize(c + 1);
           conns[c] = std::make_unique<Connection>();
-          epoll_event e{};
-          e.events = EPOLLIN;
-          e.data.fd = c;
-          epoll_ctl(ep, EPOLL_CTL_ADD, c, &e);
-        }
+        });
         continue;
       }
       Connection& conn = *conns[fd];

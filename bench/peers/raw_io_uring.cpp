@@ -21,11 +21,9 @@
 #include <vector>
 
 #include "peer_args.hpp"
+#include "raw_setup.hpp"
 
 namespace {
-
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
 
 constexpr std::size_t kBufferSize = 256 * 1024;
 
@@ -63,32 +61,15 @@ int main(int argc, char** argv) {
     return skip(std::string("io_uring_queue_init: ") + std::strerror(-rc));
   }
 
-  // As in raw_epoll: the stop signals are let in only while waiting.
-  sigset_t stop_set, wait_mask;
-  sigemptyset(&stop_set);
-  sigaddset(&stop_set, SIGINT);
-  sigaddset(&stop_set, SIGTERM);
-  sigprocmask(SIG_BLOCK, &stop_set, &wait_mask);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t wait_mask = peers::block_stop_signals();
 
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(args.port));
-  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listener, 1024) != 0) {
+  int port = 0;
+  int listener = peers::listen_on_loopback(args.port, 0, &port);
+  if (listener < 0) {
     std::fprintf(stderr, "raw_io_uring: bind/listen: %s\n", std::strerror(errno));
     return 1;
   }
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  int one = 1;
 
   auto sqe = [&] {
     io_uring_sqe* s = io_uring_get_sqe(&ring);
@@ -117,11 +98,11 @@ int main(int argc, char** argv) {
   };
 
   arm_accept();
-  peers::announce_port(ntohs(addr.sin_port));
+  peers::announce_port(port);
 
   std::vector<Connection*> live;
   std::uint64_t echoed = 0;
-  while (!g_stop && (args.stop_after_bytes == 0 || echoed < args.stop_after_bytes)) {
+  while (!peers::stop_requested && (args.stop_after_bytes == 0 || echoed < args.stop_after_bytes)) {
     io_uring_cqe* cqe = nullptr;
     int rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, nullptr, &wait_mask);
     if (rc < 0 && rc != -EINTR && rc != -ETIME) {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """aiocpp's Python loop against asyncio's and uvloop's, side by side in one run.
 
-  bench/python/bench_python.py [--quick] [--rounds N] [--only micro|echo]
+  bench/python/bench_python.py [--quick] [--rounds N] [--only micro|echo|http]
 
 Micro-benchmarks, in this process, a fresh loop of each kind per measurement:
   call_soon         call_soon(f) of a plain function, then running it
@@ -13,6 +13,9 @@ each loop) driven by bench/loadgen at 1 KiB and 10 connections (ping-pong):
 requests/s, and the server's CPU per request (schedstat, all threads, over the
 whole run including warm-up, divided by every request it served), the server
 pinned to CPU 0 and the load generator to CPU 1.
+HTTP: a small aiohttp application (bench/peers/aiohttp_app.py, GET / answering
+"Hello, World!") on each loop, loaded by wrk (Debian's) with one thread and 50
+keep-alive connections on CPU 1: requests/s and the server's CPU per request.
 
 Every round measures every loop once, in alternating order (A B C, C B A, ...),
 so that the machine's load hits them alike; the table quotes the medians over
@@ -48,6 +51,9 @@ TARGETS = {
     "echo protocol CPU/req": ("lower", 0.85),
     "echo streams req/s": ("higher", 1.0),
     "echo streams CPU/req": ("lower", 0.85),
+    # No target in issue 12: measured and shown.
+    "aiohttp req/s": ("higher", None),
+    "aiohttp CPU/req": ("lower", None),
 }
 UNITS = {
     "call_soon": "calls/s",
@@ -58,6 +64,8 @@ UNITS = {
     "echo protocol CPU/req": "µs",
     "echo streams req/s": "req/s",
     "echo streams CPU/req": "µs",
+    "aiohttp req/s": "req/s",
+    "aiohttp CPU/req": "µs",
 }
 
 
@@ -181,6 +189,47 @@ def echo_rounds(args, samples, log):
                 server.stop()
 
 
+def wrk_run(server, duration, connections=50):
+    """wrk against the server for `duration` s: (requests/s, server CPU µs per request)."""
+    import re
+    import subprocess
+    url = f"http://127.0.0.1:{server.port}/"
+    # Warm-up: imports, caches, the connector's first connections.
+    subprocess.run(peers.pin(1) + ["wrk", "-t1", f"-c{connections}", "-d1s", url],
+                   capture_output=True, check=True, timeout=60)
+    before = figures.cpu_seconds_precise(server.pid)
+    out = subprocess.run(peers.pin(1) + ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", url],
+                         capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+    after = figures.cpu_seconds_precise(server.pid)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
+    if re.search(r"Non-2xx|Socket errors", out):
+        raise RuntimeError(f"wrk saw errors from {server.name}:\n{out}")
+    cpu = None if before is None or after is None else after - before
+    return rps, cpu / total * 1e6 if cpu and total else None
+
+
+def http_rounds(args, samples, log):
+    import shutil
+    if not shutil.which("wrk"):
+        log("http: wrk is missing (scripts/bootstrap --bench); skipped")
+        return
+    running = {}
+    try:
+        for kind in LOOPS:
+            running[kind] = peers.Server(f"py_{kind}_aiohttp", ROOT, BUILD_DIR, 0)
+        for rnd in range(args.rounds):
+            order = LOOPS if rnd % 2 == 0 else LOOPS[::-1]
+            for kind in order:
+                rps, cpu = wrk_run(running[kind], args.duration * 2)
+                samples["aiohttp req/s"][kind].append(rps)
+                samples["aiohttp CPU/req"][kind].append(cpu)
+            log(f"http round {rnd + 1}/{args.rounds} done")
+    finally:
+        for server in running.values():
+            server.stop()
+
+
 def ratios(samples, metric):
     """Per loop, the median over rounds of its ratio to uvloop in the same round."""
     by = samples[metric]
@@ -202,13 +251,17 @@ def table(samples):
             continue
         med = {k: statistics.median(v) if v else None for k, v in by.items()}
         r = ratios(samples, metric)
-        ok = r["aiocpp"] >= target if better == "higher" else r["aiocpp"] <= target
-        verdicts[metric] = ok
+        if target is None:
+            ok = None
+        else:
+            ok = r["aiocpp"] >= target if better == "higher" else r["aiocpp"] <= target
+            verdicts[metric] = ok
         fmt = (lambda x: f"{x:.1f}") if "CPU" in metric else (lambda x: f"{x:,.0f}")
         sign = "≥" if better == "higher" else "≤"
         lines.append(f"| {metric} ({UNITS[metric]}) | {fmt(med['asyncio'])} | {fmt(med['uvloop'])} "
                      f"| {fmt(med['aiocpp'])} | {r['asyncio']:.2f}× | {r['aiocpp']:.2f}× "
-                     f"| {sign} {target:g}× | {'yes' if ok else 'no'} |")
+                     f"| {f'{sign} {target:g}×' if target else '—'} "
+                     f"| {'—' if ok is None else 'yes' if ok else 'no'} |")
     return "\n".join(lines), verdicts
 
 
@@ -217,7 +270,7 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="3 rounds, short runs")
     p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--only", choices=["micro", "echo"])
+    p.add_argument("--only", choices=["micro", "echo", "http"])
     p.add_argument("--duration", type=float, default=2.0, help="echo: timed seconds per run")
     p.add_argument("--warmup", type=float, default=0.5, help="echo: warm-up seconds per run")
     args = p.parse_args()
@@ -235,15 +288,17 @@ def main():
     except ImportError as e:
         sys.exit(f"bench_python: {e} (python3-uvloop, make build-bench)")
     samples = {m: {k: [] for k in LOOPS} for m in TARGETS}
-    if args.only != "echo":
+    if args.only in (None, "micro"):
         # The micro-benchmarks run here, on the CPU the echo servers use.
         os.sched_setaffinity(0, {0})
         for rnd in range(args.rounds):
             micro_round(rnd, scale, samples)
             log(f"micro round {rnd + 1}/{args.rounds} done")
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
-    if args.only != "micro":
+    if args.only in (None, "echo"):
         echo_rounds(args, samples, log)
+    if args.only in (None, "http"):
+        http_rounds(args, samples, log)
     text, verdicts = table(samples)
     header = (f"Python {sys.version.split()[0]}, {args.rounds} rounds, medians; "
               f"{sum(verdicts.values())} of {len(verdicts)} targets met")

@@ -40,10 +40,21 @@ enum class Backend {
   // loop on it throws RuntimeError, saying why, where the kernel refuses
   // io_uring (ENOSYS, EPERM under seccomp or kernel.io_uring_disabled).
   io_uring,
+  // io_uring where this process can have it, else the selector.
+  automatic,
 };
 
+// "selector", "io_uring", "automatic": the names AIOCPP_BACKEND and the
+// examples' --backend take.
+std::string_view backend_name(Backend backend) noexcept;
+// The backend of that name; ValueError, listing the valid names, otherwise.
+Backend backend_from_name(std::string_view name);
+
 struct LoopOptions {
-  Backend backend = Backend::selector;
+  // Unset: the environment variable AIOCPP_BACKEND (a name as above) when it
+  // is set and not empty, else Backend::selector. A name it does not know
+  // makes creating the loop throw ValueError.
+  std::optional<Backend> backend{};
 };
 
 // What a task factory sees: the task create_task is about to schedule.
@@ -304,6 +315,8 @@ class EventLoop {
   bool is_closed() const;
   // Drops pending callbacks and releases the backend. RuntimeError while running.
   void close();
+  // The backend this loop runs on: selector or io_uring (what automatic chose).
+  Backend backend() const noexcept;
 
   // --- Scheduling callbacks ----------------------------------------------------
   double time() const;  // monotonic seconds

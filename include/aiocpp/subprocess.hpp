@@ -8,11 +8,12 @@
 //   connection_made(SubprocessTransport&)
 //     [-> pipe_data_received(fd, data)]*        fd 1 (stdout) or 2 (stderr)
 //     [-> pipe_connection_lost(fd, error)]*     once per pipe: 0, 1, 2
-//     -> process_exited()                       after every pipe is lost
-//     -> connection_lost(nullptr)
+//     [-> process_exited()]                     when the child is reaped
+//     -> connection_lost(nullptr)               once it is reaped and every pipe lost
 //
-// get_returncode() is set as soon as the child has been reaped, which may be
-// before process_exited() (a grandchild can keep the child's stdout open).
+// process_exited() may come before, between or after the pipes' calls (a
+// grandchild can keep the child's stdout open), as in asyncio 3.11;
+// get_returncode() is set from the same moment.
 
 #include <sys/types.h>
 
@@ -70,13 +71,15 @@ class SubprocessTransport : public virtual BaseTransport {
   // The pipe transport of fd 0 (a WriteTransport), 1 or 2 (ReadTransports);
   // null when that stream is not a pipe or the transport is gone.
   virtual std::shared_ptr<BaseTransport> get_pipe_transport(int fd) const = 0;
-  // std::system_error with ESRCH (asyncio's ProcessLookupError) once the
-  // child has been reaped.
+  // Does nothing once the child has been reaped (there is no process left to
+  // signal), and raises std::system_error with ESRCH (asyncio's
+  // ProcessLookupError) once connection_lost has been called.
   virtual void send_signal(int signal) = 0;
   virtual void terminate() = 0;  // SIGTERM
   virtual void kill() = 0;       // SIGKILL
-  // Completes with the return code once connection_lost has been called
-  // (asyncio's transport._wait(), which Process.wait() uses).
+  // The return code: at once when the child has been reaped, otherwise once
+  // connection_lost has been called (asyncio 3.11's transport._wait(), which
+  // Process.wait() uses).
   virtual Future<int> wait() = 0;
   // close(): closes the pipes and kills the child if it is still running
   // (asyncio's behaviour); connection_lost follows once it has been reaped.
@@ -96,7 +99,7 @@ class SubprocessProtocol : public BaseProtocol {
     (void)fd;
     (void)error;
   }
-  // The child has exited and every pipe has been reported lost.
+  // The child has exited and been reaped (its pipes may still be open).
   virtual void process_exited() {}
 };
 

@@ -74,14 +74,15 @@ class Process {
 
   // Once the child has been reaped: its exit status, or -N for signal N.
   std::optional<int> returncode() const { return transport_->get_returncode(); }
-  // The return code, once the child has exited and its pipes are closed.
+  // The return code: at once if the child has been reaped, otherwise once it
+  // has exited and its pipes are closed (asyncio 3.11's Process.wait()).
   Future<int> wait() { return transport_->wait(); }
   // Writes `input` (if any) to stdin and closes it, reads stdout and stderr
   // to EOF, all at once, then waits for the exit. A child that stops
   // reading its stdin early (EPIPE, ECONNRESET) is not an error.
   Task<Communicated> communicate(std::optional<std::string> input = std::nullopt);
-  // ProcessLookupError (a std::system_error with ESRCH) once the child has
-  // been reaped.
+  // Nothing once the child has been reaped; ProcessLookupError (a
+  // std::system_error with ESRCH) once its transport is finished.
   void send_signal(int signal) { transport_->send_signal(signal); }
   void terminate() { transport_->terminate(); }
   void kill() { transport_->kill(); }

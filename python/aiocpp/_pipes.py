@@ -1,22 +1,9 @@
-"""Pipes and subprocesses on the native pipe and subprocess transports."""
+"""Pipes (the native pipe transports) and subprocesses (asyncio's own transport over them)."""
 
+import asyncio
 import os
 import subprocess
-
-
-
-def _stream_number(value):
-    # asyncio.subprocess's PIPE / STDOUT / DEVNULL are the C++ loop's own
-    # numbers; None (the parent's stream) is INHERIT; a file gives its descriptor.
-    if value is None:
-        return -4
-    if isinstance(value, int):
-        return value
-    return value.fileno()
-
-
-# Popen keyword arguments the C++ spawner honours.
-_SUPPORTED = {'cwd', 'env', 'start_new_session', 'close_fds', 'pass_fds'}
+from asyncio import unix_events
 
 
 class PipeMethods:
@@ -45,9 +32,7 @@ class PipeMethods:
         if shell:
             raise ValueError("shell must be False")
         _check_popen_args(bufsize, text, encoding, errors)
-        argv = [os.fsdecode(a) if isinstance(a, (bytes, os.PathLike)) else a
-                for a in (program,) + args]
-        return await self._spawn(protocol_factory, argv, False, stdin, stdout, stderr, kwargs)
+        return await self._spawn(protocol_factory, (program,) + args, False, stdin, stdout, stderr, kwargs)
 
     async def subprocess_shell(self, protocol_factory, cmd, *, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -60,27 +45,41 @@ class PipeMethods:
         if not shell:
             raise ValueError("shell must be True")
         _check_popen_args(bufsize, text, encoding, errors)
-        return await self._spawn(protocol_factory, os.fsdecode(cmd), True, stdin, stdout, stderr,
-                                 kwargs)
+        return await self._spawn(protocol_factory, cmd, True, stdin, stdout, stderr, kwargs)
 
     async def _spawn(self, protocol_factory, command, shell, stdin, stdout, stderr, kwargs):
+        # asyncio's own subprocess transport (subprocess.Popen, so every Popen
+        # argument works and get_extra_info('subprocess') is the Popen) over
+        # the native pipe transports (it connects them with our
+        # connect_read_pipe / connect_write_pipe), and the child's exit from
+        # the policy's child watcher, exactly as asyncio 3.11 does it.
         self._check_closed()
-        unsupported = set(kwargs) - _SUPPORTED
-        if unsupported:
-            raise TypeError(f'aiocpp: subprocess arguments not supported: '
-                            f'{", ".join(sorted(unsupported))}')
         if stdin == subprocess.STDOUT or stdout == subprocess.STDOUT:
             raise ValueError('STDOUT can only be used for stderr')
-        env = kwargs.get('env')
-        if env is not None:
-            env = [f'{os.fsdecode(k)}={os.fsdecode(v)}' for k, v in env.items()]
-        cwd = kwargs.get('cwd')
-        if cwd is not None:
-            cwd = os.fsdecode(os.fspath(cwd))
-        return await self._subprocess_native(
-            protocol_factory, command, shell, _stream_number(stdin), _stream_number(stdout),
-            _stream_number(stderr), cwd, env, bool(kwargs.get('start_new_session', False)),
-            bool(kwargs.get('close_fds', True)), list(kwargs.get('pass_fds', ())))
+        protocol = protocol_factory()
+        with asyncio.get_child_watcher() as watcher:
+            if not watcher.is_active():
+                # Before the child exists: nothing would ever reap it.
+                raise RuntimeError("asyncio.get_child_watcher() is not activated, "
+                                   "subprocess support is not installed.")
+            waiter = self.create_future()
+            transport = unix_events._UnixSubprocessTransport(
+                self, protocol, command, shell, stdin, stdout, stderr, 0, waiter=waiter,
+                **kwargs)
+            watcher.add_child_handler(transport.get_pid(), self._child_exited, transport)
+            try:
+                await waiter
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException:
+                transport.close()
+                await transport._wait()
+                raise
+        return transport, protocol
+
+    def _child_exited(self, pid, returncode, transport):
+        # From the watcher: maybe another thread's (ThreadedChildWatcher).
+        self.call_soon_threadsafe(transport._process_exited, returncode)
 
 
 def _check_popen_args(bufsize, text, encoding, errors):

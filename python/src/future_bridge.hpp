@@ -38,6 +38,7 @@ void settle_when_done(Source& source, PyRef future, Convert convert) {
     }
     PyRef result;
     if constexpr (std::is_void_v<T>) {
+      (void)convert;  // a void result has nothing to convert
       result = PyRef::borrow(Py_None);
     } else {
       result = convert(done.result());

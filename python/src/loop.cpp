@@ -14,6 +14,7 @@
 #include "exception_bridge.hpp"
 #include "handle.hpp"
 #include "runtime.hpp"
+#include "write_cork.hpp"
 
 namespace aiocpp::python {
 
@@ -71,13 +72,18 @@ PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
   new (&self->loop) std::shared_ptr<EventLoop>();
   self->pending_error = nullptr;
   self->released = nullptr;
+  new (&self->corking_thread) std::thread::id();
   try {
+    self->corked = new std::vector<PyObject*>();
     self->loop = new_event_loop();
   } catch (...) {
     Py_DECREF(self);
     return set_python_error();
   }
-  detail::impl_of(*self->loop).backend->set_blocking_wait_hooks({release_gil, acquire_gil, self});
+  detail::LoopImpl& impl = detail::impl_of(*self->loop);
+  impl.backend->set_blocking_wait_hooks({release_gil, acquire_gil, self});
+  impl.before_poll = [](void* loop) { flush_loop_corked(static_cast<PyLoop*>(loop)); };
+  impl.before_poll_arg = self;
   // Slow callbacks are timed by HandleCall and logged through asyncio's
   // logger, with the Python loop's slow_callback_duration; the C++ loop's
   // own report (its logger, its threshold) would say it a second time.
@@ -97,6 +103,10 @@ void loop_dealloc(PyLoop* self) {
     }
   }
   self->loop.~shared_ptr();
+  if (self->corked) {
+    for (PyObject* transport : *self->corked) Py_DECREF(transport);
+    delete self->corked;
+  }
   Py_CLEAR(self->pending_error);
   type->tp_free(self);
   Py_DECREF(type);
@@ -271,11 +281,17 @@ PyObject* loop_set_debug_native(PyLoop* self, PyObject* enabled) {
 // The body of run_forever; aiocpp.Loop.run_forever does asyncio's set-up
 // around it (running loop, async generator hooks).
 PyObject* loop_run_forever_native(PyLoop* self, PyObject*) {
+  self->corking_thread = std::this_thread::get_id();
   try {
     self->loop->run_forever();
   } catch (...) {
+    self->corking_thread = std::thread::id();
+    flush_loop_corked(self);
     return set_python_error();
   }
+  // The loop will not wait again before the next run: what was kept goes now.
+  self->corking_thread = std::thread::id();
+  flush_loop_corked(self);
   if (self->pending_error) {
     PyObject* error = self->pending_error;
     self->pending_error = nullptr;
@@ -287,6 +303,7 @@ PyObject* loop_run_forever_native(PyLoop* self, PyObject*) {
 }
 
 PyObject* loop_close_native(PyLoop* self, PyObject*) {
+  flush_loop_corked(self);
   try {
     self->loop->close();
   } catch (...) {
@@ -368,7 +385,6 @@ PyObject* loop_create_unix_connection_native(PyLoop* self, PyObject* args);
 PyObject* loop_connect_accepted_socket_native(PyLoop* self, PyObject* args);
 PyObject* loop_create_datagram_endpoint_native(PyLoop* self, PyObject* args);
 PyObject* loop_connect_pipe_native(PyLoop* self, PyObject* args);
-PyObject* loop_subprocess_native(PyLoop* self, PyObject* args);
 PyObject* loop_sock_recv_native(PyLoop* self, PyObject* args);
 PyObject* loop_sock_recv_into_native(PyLoop* self, PyObject* args);
 PyObject* loop_sock_recvfrom_native(PyLoop* self, PyObject* args);
@@ -413,7 +429,6 @@ PyMethodDef loop_methods[] = {
     {"_connect_accepted_socket_native", VARARGS(loop_connect_accepted_socket_native), nullptr},
     {"_create_datagram_endpoint_native", VARARGS(loop_create_datagram_endpoint_native), nullptr},
     {"_connect_pipe_native", VARARGS(loop_connect_pipe_native), nullptr},
-    {"_subprocess_native", VARARGS(loop_subprocess_native), nullptr},
     {"_sock_recv_native", VARARGS(loop_sock_recv_native), nullptr},
     {"_sock_recv_into_native", VARARGS(loop_sock_recv_into_native), nullptr},
     {"_sock_recvfrom_native", VARARGS(loop_sock_recvfrom_native), nullptr},

@@ -5,6 +5,8 @@
 // exception handler, executors, async generators).
 
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "aiocpp/event_loop.hpp"
 #include "py_ref.hpp"
@@ -18,6 +20,11 @@ struct PyLoop {
   // these two escape _run_once). Owned; null when none.
   PyObject* pending_error;
   PyThreadState* released;  // the GIL, while the loop waits in the kernel
+  // Transports with writes kept to be sent together (write_cork.hpp), each
+  // referenced; and the thread of run_forever while it runs, the only one
+  // whose writes are kept.
+  std::vector<PyObject*>* corked;
+  std::thread::id corking_thread;
 };
 
 extern PyTypeObject* loop_type;

@@ -51,13 +51,11 @@ bool init_runtime() {
   runtime.read_transport_base = attribute_of("asyncio", "ReadTransport");
   runtime.write_transport_base = attribute_of("asyncio", "WriteTransport");
   runtime.datagram_transport_base = attribute_of("asyncio", "DatagramTransport");
-  runtime.subprocess_transport_base = attribute_of("asyncio", "SubprocessTransport");
   runtime.buffered_protocol = attribute_of("asyncio", "BufferedProtocol");
   if (!runtime.cancelled_error || !runtime.invalid_state_error || !runtime.gaierror ||
       !runtime.sendfile_not_available_error || !runtime.transport_base ||
       !runtime.read_transport_base || !runtime.write_transport_base ||
-      !runtime.datagram_transport_base || !runtime.subprocess_transport_base ||
-      !runtime.buffered_protocol) {
+      !runtime.datagram_transport_base || !runtime.buffered_protocol) {
     return false;
   }
   return intern(&runtime.str_connection_made, "connection_made") &&
@@ -70,9 +68,6 @@ bool init_runtime() {
          intern(&runtime.str_buffer_updated, "buffer_updated") &&
          intern(&runtime.str_datagram_received, "datagram_received") &&
          intern(&runtime.str_error_received, "error_received") &&
-         intern(&runtime.str_pipe_data_received, "pipe_data_received") &&
-         intern(&runtime.str_pipe_connection_lost, "pipe_connection_lost") &&
-         intern(&runtime.str_process_exited, "process_exited") &&
          intern(&runtime.str_call_exception_handler, "call_exception_handler") &&
          intern(&runtime.str_report_callback_error, "_report_callback_error") &&
          intern(&runtime.str_report_protocol_error, "_report_protocol_error") &&

@@ -227,35 +227,6 @@ void DatagramBridge::resume_writing() {
   call_reported(runtime.str_resume_writing, "resume_writing", nullptr, 0);
 }
 
-// --- SubprocessBridge --------------------------------------------------------------
-
-void SubprocessBridge::connection_made(SubprocessTransport& transport) {
-  made(transport.shared_from_this(), TransportKind::subprocess);
-}
-
-void SubprocessBridge::pipe_data_received(int fd, std::string_view data) {
-  PyRef number = PyRef::steal(PyLong_FromLong(fd));
-  PyRef bytes =
-      PyRef::steal(PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size())));
-  if (!number || !bytes) {
-    report("pipe_data_received");
-    return;
-  }
-  PyObject* args[] = {number.get(), bytes.get()};
-  call_reported(runtime.str_pipe_data_received, "pipe_data_received", args, 2);
-}
-
-void SubprocessBridge::pipe_connection_lost(int fd, std::exception_ptr error) {
-  PyRef number = PyRef::steal(PyLong_FromLong(fd));
-  PyRef exception = error ? to_python(error) : PyRef::borrow(Py_None);
-  PyObject* args[] = {number.get(), exception.get()};
-  call_reported(runtime.str_pipe_connection_lost, "pipe_connection_lost", args, 2);
-}
-
-void SubprocessBridge::process_exited() {
-  call_reported(runtime.str_process_exited, "process_exited", nullptr, 0);
-}
-
 // --- Factories ---------------------------------------------------------------------
 
 std::shared_ptr<BaseProtocol> stream_bridge(PyLoop* loop, PyRef protocol) {

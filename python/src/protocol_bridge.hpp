@@ -7,7 +7,6 @@
 //   BufferedBridge    asyncio.BufferedProtocol on a stream (get_buffer /
 //                     buffer_updated: the kernel reads into Python's buffer)
 //   DatagramBridge    asyncio.DatagramProtocol
-//   SubprocessBridge  asyncio.SubprocessProtocol
 //
 // What raises where follows asyncio 3.11: a stream protocol's data_received,
 // eof_received, get_buffer or buffer_updated closes that connection through
@@ -21,7 +20,6 @@
 
 #include "aiocpp/event_loop.hpp"
 #include "aiocpp/protocols.hpp"
-#include "aiocpp/subprocess.hpp"
 #include "loop.hpp"
 #include "py_ref.hpp"
 #include "transport.hpp"
@@ -117,17 +115,6 @@ class DatagramBridge final : public DatagramProtocol, public BridgeCore {
   void connection_lost(std::exception_ptr error) override { lost(error); }
   void pause_writing() override;
   void resume_writing() override;
-};
-
-class SubprocessBridge final : public SubprocessProtocol, public BridgeCore {
- public:
-  SubprocessBridge(PyLoop* loop, PyRef protocol) : BridgeCore(loop, std::move(protocol)) {}
-
-  void connection_made(SubprocessTransport& transport) override;
-  void pipe_data_received(int fd, std::string_view data) override;
-  void pipe_connection_lost(int fd, std::exception_ptr error) override;
-  void process_exited() override;
-  void connection_lost(std::exception_ptr error) override { lost(error); }
 };
 
 // The stream bridge for a Python protocol: a BufferedBridge for an

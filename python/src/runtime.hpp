@@ -14,11 +14,10 @@ struct Runtime {
   PyObject* sendfile_not_available_error = nullptr;  // asyncio.SendfileNotAvailableError
   PyObject* gaierror = nullptr;                      // socket.gaierror
   PyObject* transport_base = nullptr;                // asyncio.Transport
-  // asyncio.ReadTransport, WriteTransport, DatagramTransport, SubprocessTransport
+  // asyncio.ReadTransport, WriteTransport, DatagramTransport
   PyObject* read_transport_base = nullptr;
   PyObject* write_transport_base = nullptr;
   PyObject* datagram_transport_base = nullptr;
-  PyObject* subprocess_transport_base = nullptr;
   PyObject* buffered_protocol = nullptr;  // asyncio.BufferedProtocol
   // Registered by aiocpp._loop: each is called only off the hot path.
   PyObject* check_callback = nullptr;    // (callback, method): raises TypeError
@@ -34,9 +33,6 @@ struct Runtime {
   PyObject* str_buffer_updated = nullptr;
   PyObject* str_datagram_received = nullptr;
   PyObject* str_error_received = nullptr;
-  PyObject* str_pipe_data_received = nullptr;
-  PyObject* str_pipe_connection_lost = nullptr;
-  PyObject* str_process_exited = nullptr;
   PyObject* str_call_exception_handler = nullptr;
   PyObject* str_report_callback_error = nullptr;
   PyObject* str_report_protocol_error = nullptr;

@@ -10,6 +10,7 @@
 #include "future_bridge.hpp"
 #include "posix/socket_ops.hpp"
 #include "transport.hpp"
+#include "write_cork.hpp"
 
 namespace aiocpp::python {
 
@@ -212,6 +213,7 @@ PyObject* loop_sendfile_native(PyLoop* self, PyObject* args) {
   std::optional<std::size_t> count;
   if (!optional_count(count_object, &count)) return nullptr;
   auto* py_transport = reinterpret_cast<PyTransport*>(transport_object);
+  flush_corked(py_transport);  // the file follows what was written before
   auto transport = std::dynamic_pointer_cast<Transport>(py_transport->transport);
   if (!transport) return PyErr_Format(PyExc_TypeError, "not a stream transport");
   return run(self, [&] {

@@ -17,6 +17,7 @@
 #include "errors.hpp"
 #include "protocol_bridge.hpp"
 #include "runtime.hpp"
+#include "write_cork.hpp"
 
 namespace aiocpp::python {
 
@@ -79,13 +80,14 @@ PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, Tran
   self->reader = dynamic_cast<ReadTransport*>(base);
   self->writer = dynamic_cast<WriteTransport*>(base);
   self->datagram = dynamic_cast<DatagramTransport*>(base);
-  self->process = dynamic_cast<SubprocessTransport*>(base);
   Py_INCREF(loop);
   self->loop = loop;
   self->extra = nullptr;
   self->socket = nullptr;
-  self->pipes = nullptr;
   self->pipe = nullptr;
+  self->corked = nullptr;
+  self->corked_size = 0;
+  self->eof_written = false;
   return PyRef::steal(reinterpret_cast<PyObject*>(self));
 }
 
@@ -106,6 +108,7 @@ void close_socket_object(PyTransport* self) {
 
 void transport_lost(PyObject* object) {
   auto* self = reinterpret_cast<PyTransport*>(object);
+  drop_corked(self);
   close_socket_object(self);
   if (self->pipe) {  // the caller's file object, owned by the transport as in asyncio
     PyRef done = PyRef::steal(PyObject_CallMethod(self->pipe, "close", nullptr));
@@ -116,6 +119,8 @@ void transport_lost(PyObject* object) {
 namespace {
 
 PyObject* transport_write(PyTransport* self, PyObject* data) {
+  if (self->reader && self->writer && cork(self, data)) Py_RETURN_NONE;
+  flush_corked(self);  // what was kept goes first
   BytesView bytes;
   if (!bytes.get(data)) return nullptr;
   if (bytes.view().empty()) Py_RETURN_NONE;
@@ -138,14 +143,21 @@ PyObject* transport_writelines(PyTransport* self, PyObject* lines) {
     if (!views[i].get(PySequence_Fast_GET_ITEM(items.get(), i))) return nullptr;
     chunks.push_back(views[i].view());
   }
+  flush_corked(self);
   return call_native([&] { self->writer->writelines(chunks); });
 }
 
 PyObject* transport_abort(PyTransport* self, PyObject*) {
+  // asyncio's write() would have handed it to send() already: only what the
+  // kernel does not take is discarded.
+  flush_corked(self);
   return call_native([&] { self->writer->abort(); });
 }
 PyObject* transport_write_eof(PyTransport* self, PyObject*) {
-  return call_native([&] { self->writer->write_eof(); });
+  flush_corked(self);
+  PyObject* done = call_native([&] { self->writer->write_eof(); });
+  if (done) self->eof_written = true;
+  return done;
 }
 PyObject* transport_pause_reading(PyTransport* self, PyObject*) {
   return call_native([&] { self->reader->pause_reading(); });
@@ -160,6 +172,7 @@ PyObject* transport_can_write_eof(PyTransport* self, PyObject*) {
   return PyBool_FromLong(self->writer->can_write_eof());
 }
 PyObject* transport_get_write_buffer_size(PyTransport* self, PyObject*) {
+  flush_corked(self);  // so that the size is what asyncio's would be
   return PyLong_FromSize_t(self->writer->get_write_buffer_size());
 }
 PyObject* transport_get_write_buffer_limits(PyTransport* self, PyObject*) {
@@ -169,6 +182,7 @@ PyObject* transport_get_write_buffer_limits(PyTransport* self, PyObject*) {
 PyObject* transport_set_write_buffer_limits(PyTransport* self, PyObject* args, PyObject* kwargs) {
   std::size_t high, low;
   if (!parse_write_buffer_limits(args, kwargs, &high, &low)) return nullptr;
+  flush_corked(self);
   return call_native([&] { self->writer->set_write_buffer_limits(high, low); });
 }
 
@@ -213,6 +227,7 @@ bool parse_write_buffer_limits(PyObject* args, PyObject* kwargs, std::size_t* hi
 }
 
 PyObject* transport_close(PyTransport* self, PyObject*) {
+  flush_corked(self);  // close() sends what is buffered first
   return call_native([&] { self->transport->close(); });
 }
 
@@ -228,7 +243,7 @@ PyObject* transport_get_protocol(PyTransport* self, PyObject*) {
 PyObject* transport_set_protocol(PyTransport* self, PyObject* protocol) {
   std::shared_ptr<BaseProtocol> current = self->transport->get_protocol();
   BridgeCore* bridge = bridge_of(current);
-  if (!bridge) Py_RETURN_NONE;  // a subprocess's pipe: its protocol is the subprocess's
+  if (!bridge) Py_RETURN_NONE;  // not a Python protocol's transport
   try {
     if (self->reader && self->writer) {
       // A stream: Protocol <-> BufferedProtocol needs the other bridge (3.11's
@@ -296,6 +311,7 @@ PyObject* transport_force_close(PyTransport* self, PyObject* exc) {
   if (BridgeCore* bridge = bridge_of(self->transport->get_protocol())) {
     if (exc != Py_None) bridge->force_close_with(PyRef::borrow(exc));
   }
+  flush_corked(self);  // as abort()
   return call_native([&] {
     if (self->writer) {
       self->writer->abort();
@@ -325,18 +341,18 @@ int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
   Py_VISIT(self->extra);
   Py_VISIT(self->loop);
   Py_VISIT(self->socket);
-  Py_VISIT(self->pipes);
   Py_VISIT(self->pipe);
   Py_VISIT(self->dict);
+  Py_VISIT(self->corked);
   return 0;
 }
 
 int transport_clear(PyTransport* self) {
   Py_CLEAR(self->extra);
   Py_CLEAR(self->socket);
-  Py_CLEAR(self->pipes);
   Py_CLEAR(self->pipe);
   Py_CLEAR(self->dict);
+  Py_CLEAR(self->corked);
   return 0;
 }
 
@@ -434,10 +450,7 @@ bool add_transport_types(PyObject* module) {
                    &runtime.write_transport_base}) &&
          add_type(module, TransportKind::datagram,
                   {"aiocpp._native.DatagramTransport", datagram_transport_methods,
-                   &runtime.datagram_transport_base, &runtime.transport_base}) &&
-         add_type(module, TransportKind::subprocess,
-                  {"aiocpp._native.SubprocessTransport", subprocess_transport_methods,
-                   &runtime.subprocess_transport_base});
+                   &runtime.datagram_transport_base, &runtime.transport_base});
 }
 
 }  // namespace aiocpp::python

@@ -1,18 +1,20 @@
 #pragma once
 // The C++ loop's transports as asyncio's transport ABCs. One object layout
-// (PyTransport) under five Python types, each deriving from the asyncio ABC
+// (PyTransport) under four Python types, each deriving from the asyncio ABC
 // it stands for (their layout is BaseTransport's one slot, `_extra`), so
 // isinstance checks pass and asyncio's mixin methods apply:
 //
-//   _native.Transport            asyncio.Transport            TCP and unix streams
-//   _native.ReadPipeTransport    asyncio.ReadTransport        connect_read_pipe, a child's
-//   stdout/stderr _native.WritePipeTransport   asyncio.WriteTransport       connect_write_pipe, a
-//   child's stdin _native.DatagramTransport    asyncio.DatagramTransport create_datagram_endpoint
-//   _native.SubprocessTransport  asyncio.SubprocessTransport  subprocess_exec / subprocess_shell
+// clang-format off
+//   _native.Transport          asyncio.Transport          TCP and unix streams
+//   _native.ReadPipeTransport  asyncio.ReadTransport      connect_read_pipe (a child's stdout, stderr)
+//   _native.WritePipeTransport asyncio.WriteTransport     connect_write_pipe (a child's stdin)
+//   _native.DatagramTransport  asyncio.DatagramTransport  create_datagram_endpoint
+// clang-format on
+//
+// Subprocesses are asyncio's own transport over the pipe types (aiocpp/_pipes.py).
 
 #include <memory>
 
-#include "aiocpp/subprocess.hpp"
 #include "aiocpp/transports.hpp"
 #include "errors.hpp"
 #include "loop.hpp"
@@ -20,7 +22,7 @@
 
 namespace aiocpp::python {
 
-enum class TransportKind { stream, read_pipe, write_pipe, datagram, subprocess, count };
+enum class TransportKind { stream, read_pipe, write_pipe, datagram, count };
 
 struct PyTransport {
   PyObject_HEAD PyObject*
@@ -30,15 +32,18 @@ struct PyTransport {
   ReadTransport* reader;
   WriteTransport* writer;
   DatagramTransport* datagram;
-  SubprocessTransport* process;
   PyLoop* loop;
   PyObject* socket;  // get_extra_info('socket'), made on first use; closed with the connection
-  PyObject* pipes;   // a subprocess's {fd: pipe transport}, made on first use
   PyObject*
       pipe;  // connect_*_pipe's file object: get_extra_info('pipe'), closed with the connection
   // Instance attributes, as asyncio's Python transports take them (code and
   // tests wrap a transport's methods: transport.pause_reading = Mock()).
   PyObject* dict;
+  // Writes kept to be sent together (write_cork.hpp): null, one bytes or a
+  // list of bytes, and their total size.
+  PyObject* corked;
+  Py_ssize_t corked_size;
+  bool eof_written;  // write_eof() was called: write() must raise at once
 };
 
 bool add_transport_types(PyObject* module);
@@ -54,7 +59,7 @@ PyRef address_to_python(const SocketAddress& address);
 bool address_from_python(PyObject* address, SocketAddress* out);
 
 // The methods every kind shares, and the per-kind tables (transport.cpp,
-// datagram_transport.cpp, subprocess_transport.cpp).
+// datagram_transport.cpp).
 PyObject* transport_close(PyTransport* self, PyObject*);
 PyObject* transport_is_closing(PyTransport* self, PyObject*);
 PyObject* transport_get_protocol(PyTransport* self, PyObject*);
@@ -66,7 +71,6 @@ PyObject* transport_set_pipe(PyTransport* self, PyObject* pipe);
 bool parse_write_buffer_limits(PyObject* args, PyObject* kwargs, std::size_t* high,
                                std::size_t* low);
 extern PyMethodDef datagram_transport_methods[];
-extern PyMethodDef subprocess_transport_methods[];
 
 // Runs `f`, turning a C++ exception into the Python one; returns None.
 template <class F>

@@ -1,5 +1,5 @@
-"""Subprocesses (asyncio.create_subprocess_exec / _shell on aiocpp's native
-subprocess transport) and signal handlers."""
+"""Subprocesses (asyncio.create_subprocess_exec / _shell: asyncio's own
+subprocess transport over aiocpp's native pipes) and signal handlers."""
 
 import asyncio
 import os
@@ -49,6 +49,54 @@ class SubprocessTests(LoopTestCase):
                 await self.loop.subprocess_shell(asyncio.SubprocessProtocol, ['x'])
             with self.assertRaises(FileNotFoundError):
                 await asyncio.create_subprocess_exec('/nonexistent/program')
+        self.run_async(main())
+
+
+    def test_process_exited_when_reaped_before_pipes_close(self):
+        # asyncio 3.11: process_exited as soon as the child is reaped, even
+        # while a grandchild still holds its stdout; connection_lost after.
+        events = []
+
+        class Protocol(asyncio.SubprocessProtocol):
+            def __init__(self):
+                self.lost = loop.create_future()
+
+            def process_exited(self):
+                events.append('process_exited')
+                os.killpg(transport.get_pid(), signal.SIGKILL)  # the grandchild
+
+            def pipe_connection_lost(self, fd, exc):
+                events.append(f'pipe_connection_lost {fd}')
+
+            def connection_lost(self, exc):
+                events.append('connection_lost')
+                self.lost.set_result(None)
+
+        loop = self.loop
+
+        async def main():
+            nonlocal transport
+            transport, protocol = await loop.subprocess_shell(
+                Protocol, 'sleep 30 & exit 3', stdin=None, stdout=subprocess.PIPE, stderr=None,
+                start_new_session=True)
+            await protocol.lost
+            self.assertEqual(events, ['process_exited', 'pipe_connection_lost 1',
+                                      'connection_lost'])
+            self.assertEqual(transport.get_returncode(), 3)
+
+        transport = None
+        self.run_async(main())
+
+    def test_popen_object_and_arguments(self):
+        # Every Popen argument works (subprocess.Popen starts the child), and
+        # get_extra_info('subprocess') is that Popen.
+        async def main():
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, '-c', 'import os; print(os.umask(0))', umask=0o027,
+                stdout=subprocess.PIPE)
+            self.assertIsInstance(proc._transport.get_extra_info('subprocess'), subprocess.Popen)
+            out, _ = await proc.communicate()
+            self.assertEqual(out, b'23\n')  # 0o027
         self.run_async(main())
 
 

@@ -33,7 +33,7 @@ def one_round(ctx, servers, size, connections, depth, duration, warmup, first):
     for i in order:
         gens[i] = load.start(ctx.build_dir, servers[i].port, ctx.client_cpu, connections, size,
                              depth=depth, duration=duration, warmup=warmup,
-                             timeout=duration + warmup + 30)
+                             timeout=duration + warmup + 30, tls=servers[i].name in peers.TLS)
     results = {i: load.finish(gens[i]) for i in order}
     after = [_cpu(s) for s in servers]
     out = []

@@ -54,7 +54,7 @@ def _fixed_run(name, ctx, wrapper, n, size, connections, start_timeout):
                           start_timeout=start_timeout)
     try:
         load.run(ctx.build_dir, server.port, ctx.client_cpu, connections, size, requests=n,
-                 timeout=ctx.fixed_timeout)
+                 timeout=ctx.fixed_timeout, tls=name in peers.TLS)
     finally:
         if not processes.wait(server.proc, ctx.fixed_timeout):
             ctx.log(f"  {name}: did not exit after its {n} requests; stopped")

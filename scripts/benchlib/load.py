@@ -11,11 +11,14 @@ class LoadError(Exception):
 
 
 def start(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
-          requests=None, timeout=60.0):
-    """Starts one load generator; finish() collects its result."""
+          requests=None, timeout=60.0, tls=False):
+    """Starts one load generator; finish() collects its result. `tls`: the
+    server speaks TLS (peers.TLS)."""
     argv = peers.pin(cpu) + [os.path.join(build_dir, "bench", "loadgen"), "--port", str(port),
                              "--connections", str(connections), "--size", str(size),
                              "--depth", str(depth), "--timeout", f"{timeout:g}"]
+    if tls:
+        argv += ["--tls"]
     if requests:
         argv += ["--requests", str(requests)]
     else:
@@ -43,6 +46,6 @@ def finish(proc):
 
 
 def run(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
-        requests=None, timeout=60.0):
+        requests=None, timeout=60.0, tls=False):
     return finish(start(build_dir, port, cpu, connections, size, depth, duration, warmup,
-                        requests, timeout))
+                        requests, timeout, tls))

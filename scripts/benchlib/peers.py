@@ -17,6 +17,11 @@ PEERS = [
     ("aiocpp_protocol", "aiocpp Protocol", ("bin", "peer_aiocpp_protocol")),
     ("aiocpp_buffered", "aiocpp BufferedProtocol", ("bin", "peer_aiocpp_buffered")),
     ("aiocpp_streams", "aiocpp streams", ("bin", "peer_aiocpp_streams")),
+    ("aiocpp_uring", "aiocpp Protocol, io_uring",
+     ("bin", "peer_aiocpp_protocol", "--backend", "io_uring")),
+    ("raw_openssl_epoll", "TLS: raw OpenSSL + epoll (floor)", ("bin", "peer_raw_openssl_epoll")),
+    ("aiocpp_tls", "TLS: aiocpp Protocol", ("bin", "peer_aiocpp_tls")),
+    ("asio_tls", "TLS: Asio ssl::stream", ("bin", "peer_asio_tls")),
     ("asyncio", "Python asyncio", ("py", "asyncio_echo.py", "--loop", "asyncio")),
     ("uvloop", "Python uvloop", ("py", "asyncio_echo.py", "--loop", "uvloop")),
 ]
@@ -28,8 +33,13 @@ PYTHON_PEERS = [
      ("py", "asyncio_echo.py", "--loop", loop, "--api", api))
     for api in ("protocol", "streams") for loop in ("asyncio", "uvloop", "aiocpp")
 ]
+# A small aiohttp application on each loop (bench/python's HTTP cell, loaded by wrk).
+PYTHON_PEERS += [(f"py_{loop}_aiohttp", f"{loop} aiohttp", ("py", "aiohttp_app.py", "--loop", loop))
+                 for loop in ("asyncio", "uvloop", "aiocpp")]
 LABELS = {name: label for name, label, _ in PEERS + PYTHON_PEERS}
 SLOW_UNDER_VALGRIND = {"asyncio", "uvloop"}
+# The servers that speak TLS (1.3, AES-128-GCM): the load generator does too.
+TLS = {"raw_openssl_epoll", "aiocpp_tls", "asio_tls"}
 
 
 class Skipped(Exception):

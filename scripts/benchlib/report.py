@@ -107,9 +107,13 @@ def figures_table(figures, cpu, servers):
 TARGETS = [("instructions per request", "instructions", 250),
            ("system calls per request", "syscalls", 2.11)]
 CPU_LIMIT = 1.03  # aiocpp's CPU per request ÷ raw epoll's, at 10 and 100 connections
+# aiocpp on io_uring (issue 15): CPU per request ÷ raw io_uring's; system calls per request.
+URING_FLOOR, URING_CPU_LIMIT, URING_SYSCALL_LIMIT = "raw_io_uring", 1.05, 0.25
+TLS_FLOOR, TLS_CPU_LIMIT = "raw_openssl_epoll", 1.05  # aiocpp TLS ÷ raw OpenSSL over epoll
 CONTENDERS = ("libuv", "asio")  # whose requests/s aiocpp's must not fall below
 # The streams echo's CPU per request ÷ the Protocol echo's (issue 14).
 STREAMS_DUEL, STREAMS_CPU_LIMIT = ("aiocpp_protocol", "aiocpp_streams"), 1.10
+TLS_CONTENDERS = ("asio_tls",)  # the same for aiocpp's TLS echo (the duels)
 
 
 def targets(figures, cpu):
@@ -122,6 +126,12 @@ def targets(figures, cpu):
         value = f.get(kind, {}).get("per_request")
         met = "—" if value is None else ("yes" if value <= limit else "**no**")
         lines.append(f"| {label} | {_num(value, 3 if limit < 10 else 0)} | ≤ {limit:g} | {met} |")
+    # aiocpp on io_uring (issue 15): the ring is there to save system calls.
+    uring = figures.get("aiocpp_uring", {}).get("syscalls", {}).get("per_request")
+    if uring is not None:
+        met = "yes" if uring <= URING_SYSCALL_LIMIT else "**no**"
+        lines.append(f"| system calls per request, on io_uring | {_num(uring, 3)} | "
+                     f"≤ {URING_SYSCALL_LIMIT:g} | {met} |")
     for label, i in (("server CPU per request ÷ raw epoll, solo runs (stat)", 0),
                      ("server CPU per request ÷ raw epoll, solo runs (schedstat)", 1)):
         mine, floor = cpu.get("aiocpp_protocol", (None, None))[i], cpu.get(FLOOR, (None, None))[i]
@@ -139,17 +149,17 @@ def _interval(iv, digits=3):
 
 
 def duel_verdict(d):
-    """What a duel (duel.py) decides, by who `a` is: the floor, CPU within 3%;
-    libuv or Asio, requests/s not below theirs; the Protocol echo against the
-    streams echo, CPU within 10%; a second copy of `b`, nothing
+    """What a duel (duel.py) decides, by who `a` is: the epoll floor, CPU within
+    3%; the io_uring floor and the TLS floor, within 5% (issues 15 and 13);
+    the Protocol echo against the streams echo, CPU within 10% (issue 14);
+    libuv or Asio, requests/s not below theirs; a second copy of `b`, nothing
     (the control); anything else, an earlier build: a difference in CPU."""
     if d["a"] == d["b"]:
         return "(control)"
-    if d["a"] in CONTENDERS:
+    if d["a"] in CONTENDERS + TLS_CONTENDERS:
         return "req/s " + stats.not_below(d["rps_ratio"], 1.0)
-    limit = {FLOOR: CPU_LIMIT}.get(d["a"])
-    if (d["a"], d["b"]) == STREAMS_DUEL:
-        limit = STREAMS_CPU_LIMIT
+    limits = {FLOOR: CPU_LIMIT, URING_FLOOR: URING_CPU_LIMIT, TLS_FLOOR: TLS_CPU_LIMIT}
+    limit = STREAMS_CPU_LIMIT if (d["a"], d["b"]) == STREAMS_DUEL else limits.get(d["a"])
     if limit is not None:
         verdict = stats.at_most(d["cpu_ratio"], limit)
         return "**not met**" if verdict == "not met" else verdict

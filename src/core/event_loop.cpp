@@ -66,6 +66,7 @@ void EventLoop::stop() { impl_->stopping = true; }
 bool EventLoop::is_running() const { return impl_->thread_id != std::thread::id{}; }
 
 bool EventLoop::is_closed() const { return impl_->closed; }
+Backend EventLoop::backend() const noexcept { return impl_->backend_kind; }
 
 void EventLoop::close() {
   auto& s = *impl_;

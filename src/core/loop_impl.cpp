@@ -7,10 +7,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/backend_choice.hpp"
 #include "core/signal_handlers.hpp"
 #include "posix/sigpipe.hpp"
-#include "proactor/uring_backend.hpp"
-#include "selector/epoll_backend.hpp"
 
 namespace aiocpp::detail {
 
@@ -30,14 +29,9 @@ constexpr std::size_t min_timers_to_compact = 100;
 
 LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options) : loop(owner) {
   ignore_sigpipe_once();
-  switch (options.backend) {
-    case aiocpp::Backend::selector:
-      backend = std::make_unique<EpollBackend>(*this);
-      break;
-    case aiocpp::Backend::io_uring:
-      backend = std::make_unique<UringBackend>(*this);
-      break;
-  }
+  ChosenBackend chosen = make_backend(*this, options.backend);
+  backend = std::move(chosen.io);
+  backend_kind = chosen.kind;
   threadsafe = std::make_shared<ThreadsafeQueue>(*backend);
 }
 
@@ -118,6 +112,7 @@ void LoopImpl::run_handle(HandleState* h) {
 }
 
 void LoopImpl::run_once() {
+  if (before_poll) before_poll(before_poll_arg);
   if (timers_.size() > min_timers_to_compact && cancelled_timers_ * 2 > timers_.size()) {
     compact_timers();
   }

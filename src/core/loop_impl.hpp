@@ -37,6 +37,7 @@ class LoopImpl {
 
   EventLoop& loop;
   std::unique_ptr<IoBackend> backend;
+  aiocpp::Backend backend_kind = aiocpp::Backend::selector;  // which one `backend` is
   // Created by the first add_signal_handler; destroyed before the backend.
   std::unique_ptr<SignalHandlers> signals;
 
@@ -59,6 +60,10 @@ class LoopImpl {
   std::atomic<bool> closed{false};
   bool stopping = false;
   std::thread::id thread_id{};  // of run_forever, while running
+  // Called at the start of every iteration, before the wait's timeout is
+  // decided (the Python binding sends the writes its callbacks gathered).
+  void (*before_poll)(void* arg) = nullptr;
+  void* before_poll_arg = nullptr;
   bool debug = false;
   double slow_callback_duration = 0.1;
   ExceptionHandler exception_handler;

@@ -138,6 +138,8 @@ Task<std::size_t> EventLoop::sendfile(std::shared_ptr<Transport> transport, int 
   if (!transport) throw ValueError("transport is null");
   if (transport->is_closing()) throw RuntimeError("Transport is closing");
   detail::SendfileTarget* target = impl_->backend->sendfile_target(*transport);
+  // A transport of no backend's that can carry a file (TLS's) says so itself.
+  if (!target) target = dynamic_cast<detail::SendfileTarget*>(transport.get());
   if (!target) throw RuntimeError("sendfile is not supported for transport");
   if (count && *count == 0) throw ValueError("count must be a positive integer (got 0)");
   if (offset < 0) {

@@ -158,20 +158,21 @@ void SubprocessTransportImpl::child_ready() {
     return;
   }
   returncode_ = code;
+  // As asyncio 3.11: at the reap, even while a grandchild still holds a pipe.
+  call([self = self_] {
+    if (self->subprocess_protocol_) self->subprocess_protocol_->process_exited();
+  });
   try_finish();
 }
 
 // asyncio's _try_finish: once the child has exited and every pipe is lost,
-// process_exited and then connection_lost.
+// connection_lost.
 void SubprocessTransportImpl::try_finish() {
   if (finished_ || !returncode_) return;
   for (const Pipe& pipe : pipes_) {
     if (pipe.used && !pipe.disconnected) return;
   }
   finished_ = true;
-  call([self = self_] {
-    if (self->subprocess_protocol_) self->subprocess_protocol_->process_exited();
-  });
   call([self = self_] { self->call_connection_lost(); });
 }
 
@@ -208,9 +209,14 @@ void SubprocessTransportImpl::close() {
   if (!returncode_) (void)child_.send_signal(SIGKILL);  // ESRCH: it has just exited
 }
 
+// As asyncio 3.11 (whose Popen.send_signal skips a child it knows has
+// exited): nothing once the child is reaped, ProcessLookupError once the
+// transport is finished.
 void SubprocessTransportImpl::send_signal(int signal) {
-  int error = returncode_ ? ESRCH : child_.send_signal(signal);
-  if (error == ESRCH) throw_os_error(ESRCH, "process " + std::to_string(pid_) + " has exited");
+  if (lost_) throw_os_error(ESRCH, "process " + std::to_string(pid_) + " has exited");
+  if (returncode_) return;
+  // Not yet reaped, the child cannot be gone (a zombie takes signals).
+  int error = child_.send_signal(signal);
   if (error != 0) throw_os_error(error, "send_signal(" + std::to_string(signal) + ")");
 }
 
@@ -220,7 +226,9 @@ void SubprocessTransportImpl::kill() { send_signal(SIGKILL); }
 
 Future<int> SubprocessTransportImpl::wait() {
   Future<int> waiter = loop_.create_future<int>();
-  if (lost_ && returncode_) {
+  // As asyncio 3.11's _wait(): at once when the child is known to have
+  // exited; otherwise once the transport is finished (pipes closed too).
+  if (returncode_) {
     waiter.set_result(*returncode_);
   } else {
     exit_waiters_.push_back(waiter);

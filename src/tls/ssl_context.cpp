@@ -60,8 +60,12 @@ SSLContext::SSLContext(Protocol protocol)
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   SSL_CTX_set_options(
       ctx_, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  // Records are written into a memory BIO that grows: a partial write only
-  // happens when the protocol asks for one.
+  // SSL_MODE_RELEASE_BUFFERS, as Python: a connection's 16 KiB record
+  // buffers are freed whenever they empty. OpenSSL then mallocs and frees
+  // them per record, yet a duel measured no more CPU per request for it
+  // (1.006x, 1.006x, 1.024x at 1, 16 and 100 KiB without it): every
+  // connection reuses the same few cache-warm blocks instead of keeping
+  // about 33 KiB of its own.
   SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS);
   if (protocol == Protocol::TLS_CLIENT) {
     check_hostname_ = true;

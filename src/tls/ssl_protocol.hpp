@@ -2,9 +2,10 @@
 // SSLProtocol: TLS as a protocol layered over any stream transport, as
 // asyncio's sslproto. The transport below sees an ordinary Protocol (records
 // in, records out); the application's protocol above sees an ordinary
-// Transport (SSLTransport). OpenSSL runs over two memory BIOs: what the
-// transport received goes into `incoming_`, and what OpenSSL writes to
-// `outgoing_` goes to transport.write(). Only the public Transport / Protocol
+// Transport (SSLTransport). OpenSSL runs over two BIOs of ours
+// (record_bios.hpp): it reads records straight out of what the transport
+// received, and writes them into a string that goes to transport.write().
+// Only the public Transport / Protocol
 // interfaces are used, so TCP, Unix sockets, pipes and any backend work.
 //
 // States, as asyncio's:
@@ -20,6 +21,7 @@
 
 #include "aiocpp/event_loop.hpp"
 #include "aiocpp/ssl.hpp"
+#include "tls/record_bios.hpp"
 
 struct bio_st;
 
@@ -79,6 +81,10 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   Transport* transport() const { return transport_; }
   std::shared_ptr<BaseProtocol> app_protocol() const { return app_protocol_; }
   void set_app_protocol(std::shared_ptr<BaseProtocol> protocol);
+  // loop.sendfile's fallback (SSLTransport's SendfileTarget).
+  Future<void> make_empty_waiter();
+  void reset_empty_waiter() noexcept;
+  bool sendfile_running() const { return sendfile_running_; }
 
  private:
   enum class State { unwrapped, do_handshake, wrapped, flushing, shutdown };
@@ -100,6 +106,7 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   bool read_into_app();
   void call_eof_received();
   void control_app_writing();
+  void check_drained();
   void control_ssl_reading();
   void fatal_error(std::exception_ptr error, const char* message);
   void wakeup_waiter(std::exception_ptr error);
@@ -118,9 +125,10 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   // Lifetime: the transport below is ours from connection_made until
   // connection_lost, as for any protocol.
   Transport* transport_ = nullptr;
+  // Declared before ssl_, whose BIOs point to them.
+  RecordSource incoming_;  // the peer's records, not yet read by OpenSSL
+  std::string outgoing_;   // records for the transport below
   ssl_st* ssl_ = nullptr;
-  bio_st* incoming_ = nullptr;  // owned by ssl_
-  bio_st* outgoing_ = nullptr;  // owned by ssl_
   State state_ = State::unwrapped;
   AppState app_state_ = AppState::init;
   // The first fatal error: what the application's connection_lost receives
@@ -137,6 +145,8 @@ class SSLProtocol final : public Protocol, public std::enable_shared_from_this<S
   bool eof_received_ = false;
   bool peer_closed_ = false;  // the peer's close_notify arrived
   std::size_t writes_after_close_ = 0;
+  Future<void> empty_waiter_;  // sendfile's: see make_empty_waiter
+  bool sendfile_running_ = false;
   TimerHandle handshake_timer_;
   TimerHandle shutdown_timer_;
   std::unique_ptr<char[]> read_buffer_;  // a Protocol's plaintext, one record or more

@@ -56,6 +56,9 @@ std::size_t SSLTransport::get_write_buffer_size() const {
 }
 
 void SSLTransport::write(std::string_view data) {
+  if (owner_ && owner_->sendfile_running()) {
+    throw RuntimeError("unable to write; sendfile is in progress");
+  }
   if (closed_ || !owner_) return;  // ignored after close(), as a socket transport does
   owner_->write_appdata(data);
 }
@@ -65,5 +68,20 @@ void SSLTransport::writelines(std::span<const std::string_view> chunks) {
 }
 
 void SSLTransport::write_eof() { throw RuntimeError("SSL doesn't support half-closes"); }
+
+Future<void> SSLTransport::make_empty_waiter() {
+  if (!owner_) throw RuntimeError("Transport is closing");
+  return owner_->make_empty_waiter();
+}
+
+void SSLTransport::reset_empty_waiter() noexcept {
+  if (owner_) owner_->reset_empty_waiter();
+}
+
+Task<std::size_t> SSLTransport::sendfile(int, std::int64_t, std::optional<std::size_t>) {
+  throw SendfileNotAvailableError(
+      "no kernel TLS here: the file goes through the TLS transport's write()");
+  co_return 0;
+}
 
 }  // namespace aiocpp::detail

@@ -3,12 +3,18 @@
 // _SSLProtocolTransport). Every call goes to the SSLProtocol that owns it;
 // once that is gone (after connection_lost) the calls do nothing and
 // is_closing() is true, as for any transport reference kept too long.
+//
+// loop.sendfile over TLS: without kernel TLS the file's bytes must go
+// through OpenSSL, so the native send is never available and loop.sendfile
+// falls back to reading chunks and writing them here (asyncio's
+// _SendfileMode.FALLBACK for its SSL transport).
 
+#include "core/sendfile.hpp"
 #include "tls/ssl_protocol.hpp"
 
 namespace aiocpp::detail {
 
-class SSLTransport final : public Transport {
+class SSLTransport final : public Transport, public SendfileTarget {
  public:
   explicit SSLTransport(SSLProtocol& owner) : owner_(&owner) {}
 
@@ -45,6 +51,14 @@ class SSLTransport final : public Transport {
   bool can_write_eof() const override { return false; }
   // Closes the transport below at once, without close_notify.
   void abort() override;
+
+  // SendfileTarget: the waiter completes once every record is in the
+  // transport below and that one is not over its high-water mark; write()
+  // is refused meanwhile. sendfile() is SendfileNotAvailableError.
+  Future<void> make_empty_waiter() override;
+  void reset_empty_waiter() noexcept override;
+  Task<std::size_t> sendfile(int file, std::int64_t offset,
+                             std::optional<std::size_t> count) override;
 
  private:
   SSLProtocol* owner_;  // Lifetime: until the SSLProtocol's destructor detaches us
