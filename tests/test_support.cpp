@@ -165,11 +165,9 @@ std::string backend_skip_reason(Backend backend, Feature feature) {
   if (!refused.empty()) return refused;
   switch (feature) {
     case Feature::stream_sockets:
-      return {};
     case Feature::datagrams:
-      return "datagram endpoints are not yet on the io_uring backend";
     case Feature::pipes:
-      return "pipe transports (and so subprocesses) are not yet on the io_uring backend";
+      return {};  // io_uring has them all
   }
   return {};
 }

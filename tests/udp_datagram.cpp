@@ -442,4 +442,31 @@ TEST_P(UdpDatagram, ClosingTheLoopReleasesOpenEndpoints) {
   loop_->close();  // the fixture checks that no descriptor is left
 }
 
+// The loop closing while datagrams wait for a full socket: on io_uring the
+// queue's front is the kernel's (a sendmsg in flight, as is the recvmsg),
+// so the loop cancels both and waits for their completions before the
+// transport's buffers go (AddressSanitizer and LeakSanitizer would see
+// either freed under the kernel or kept forever).
+TEST_P(UdpDatagram, ClosingTheLoopWithDatagramsQueuedReleasesThem) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
+  std::shared_ptr<DatagramTransport> kept;
+  run([](int mine, std::shared_ptr<DatagramTransport>& kept) -> Task<void> {
+    auto& loop = get_running_loop();
+    DatagramEndpointOptions options{.sock = mine};
+    auto [t, p] = co_await loop.create_datagram_endpoint(make_recorder, options);
+    while (t->get_write_buffer_size() == 0) t->sendto("queued");
+    t->sendto("and one more");
+    co_await sleep(0);  // the queue's front goes to the kernel
+    EXPECT_GT(t->get_write_buffer_size(), 0u);
+    kept = t;
+  }(pair[0], kept));
+  loop_->close();
+  EXPECT_TRUE(kept->is_closing());
+  EXPECT_EQ(kept->get_write_buffer_size(), 0u);
+  kept->sendto("dropped");  // a reference kept after the loop closed stays safe
+  kept.reset();
+  ::close(pair[1]);
+}
+
 }  // namespace

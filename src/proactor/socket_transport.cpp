@@ -47,12 +47,11 @@ ProactorSocketTransport::ProactorSocketTransport(UringBackend& backend, int fd,
   backend_.claim(fd_);
 }
 
-// No operation is in flight here: ops_keep_ kept us alive until the last
+// No operation is in flight here: ops_ kept us alive until the last
 // one's completion.
 ProactorSocketTransport::~ProactorSocketTransport() {
-  if (fd_ < 0) return;
-  if (!backend_.closed()) backend_.unclaim(fd_);
-  ::close(fd_);
+  // The backend may be gone with its loop: then the descriptor went with it.
+  if (fd_ >= 0) backend_.close_claimed(fd_);
 }
 
 void ProactorSocketTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
@@ -92,26 +91,9 @@ std::any ProactorSocketTransport::get_extra_info(std::string_view name,
 
 // --- operations in flight ----------------------------------------------------------
 
-void ProactorSocketTransport::op_started() {
-  if (ops_in_flight_++ == 0) ops_keep_ = self_;
-}
-
-// Last thing a completion does: it may free the transport.
-void ProactorSocketTransport::op_finished() noexcept {
-  if (--ops_in_flight_ == 0) {
-    std::shared_ptr<BaseTransport> last = std::move(ops_keep_);
-  }
-}
-
 void ProactorSocketTransport::cancel_ops() noexcept {
-  if (backend_.closed()) return;  // close() cancels and reaps everything
-  try {
-    if (recv_in_flight_) backend_.cancel(&recv_op_);
-    if (send_in_flight_) backend_.cancel(&send_op_);
-  } catch (...) {
-    // The submission queue is full even after a submit: the operations end
-    // by themselves, or with the loop.
-  }
+  if (recv_in_flight_) OpsInFlight::cancel(backend_, &recv_op_);
+  if (send_in_flight_) OpsInFlight::cancel(backend_, &send_op_);
 }
 
 // Reading: one receive in flight while the state wants reading.
@@ -136,7 +118,7 @@ void ProactorSocketTransport::submit_recv() {
     return;
   }
   recv_in_flight_ = true;
-  op_started();
+  ops_.started(self_);
 }
 
 void ProactorSocketTransport::recv_done(int res) {
@@ -158,7 +140,7 @@ void ProactorSocketTransport::recv_done(int res) {
     deliver(static_cast<std::size_t>(res));
     update_watching();
   }
-  op_finished();
+  ops_.finished();
 }
 
 void ProactorSocketTransport::deliver(std::size_t n) {
@@ -335,7 +317,7 @@ void ProactorSocketTransport::submit_send() {
     return;
   }
   send_in_flight_ = true;
-  op_started();
+  ops_.started(self_);
 }
 
 void ProactorSocketTransport::send_done(int res) {
@@ -363,7 +345,7 @@ void ProactorSocketTransport::send_done(int res) {
       }
     }
   }
-  op_finished();
+  ops_.finished();
 }
 
 void ProactorSocketTransport::write_eof() {
@@ -387,11 +369,7 @@ void ProactorSocketTransport::drop_write_buffer() noexcept {
 void ProactorSocketTransport::close_descriptor() noexcept {
   if (fd_ < 0) return;
   cancel_ops();
-  backend_.unclaim(fd_);
-  // The kernel holds its own reference to the socket for the operations
-  // still in flight; the descriptor can go now.
-  ::close(fd_);
-  fd_ = -1;
+  backend_.close_claimed(fd_);
 }
 
 void ProactorSocketTransport::before_connection_lost() noexcept {

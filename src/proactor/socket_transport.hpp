@@ -11,6 +11,7 @@
 #include "core/sendfile.hpp"
 #include "core/transport_lifecycle.hpp"
 #include "proactor/completion.hpp"
+#include "proactor/ops_in_flight.hpp"
 #include "proactor/uring_backend.hpp"
 
 namespace aiocpp::detail {
@@ -100,8 +101,6 @@ class ProactorSocketTransport final : public Transport,
   void deliver_buffered(std::size_t n);
   void deliver_pending();
   void on_eof();
-  void op_started();
-  void op_finished() noexcept;
   void cancel_ops() noexcept;
   bool wants_reading() const noexcept {
     return started_reading_ && !paused_ && !closing_ && !read_eof_ && conn_lost_ == 0;
@@ -122,23 +121,22 @@ class ProactorSocketTransport final : public Transport,
   bool paused_ = false;
   bool send_dropped_ = false;  // abort(): the bytes in flight no longer count
   bool sendfile_running_ = false;
-  int ops_in_flight_ = 0;
   // Bytes received while reading was paused: delivered on resume_reading.
   std::size_t pending_ = 0;
   // Lifetime: the kernel writes into read_buffer_ from a receive's
   // submission to its completion; the transport outlives it through
-  // ops_keep_.
+  // ops_.
   static constexpr std::size_t read_buffer_size = 64 * 1024;
   std::unique_ptr<char[]> read_buffer_{new char[read_buffer_size]};
   // Lifetime: the kernel reads sending_ from a send's submission to its
   // completion; nothing appends to it meanwhile (writes go to buffer_),
-  // and the transport outlives it through ops_keep_.
+  // and the transport outlives it through ops_.
   ByteBuffer sending_;
   ByteBuffer buffer_;  // written while a send is in flight
   // Lifetime: keeps the transport (so its buffers) alive while any
   // operation is in flight, past connection_lost or the loop's close, until
   // the last one's completion.
-  std::shared_ptr<BaseTransport> ops_keep_;
+  OpsInFlight ops_;
   Future<void> empty_waiter_;
   std::shared_ptr<ServerImpl> server_;
   SocketAddress peername_;

@@ -117,6 +117,13 @@ void UringBackend::unclaim(int fd) noexcept {
   if (it != claimed_.end() && --it->second == 0) claimed_.erase(it);
 }
 
+void UringBackend::close_claimed(int& fd) noexcept {
+  if (fd < 0) return;
+  if (!closed_) unclaim(fd);
+  ::close(fd);
+  fd = -1;
+}
+
 void UringBackend::check_unclaimed(int fd) const {
   if (claimed_.count(fd)) {
     throw RuntimeError("File descriptor " + std::to_string(fd) +

@@ -32,10 +32,11 @@ class UringBackend final : public IoBackend {
                                                    Future<void> waiter,
                                                    std::shared_ptr<ServerImpl> server) override;
   SendfileTarget* sendfile_target(Transport& transport) override;
-  // proactor/unsupported.cpp: not yet on this backend.
+  // proactor/datagram_transport.cpp
   std::shared_ptr<DatagramTransport> make_datagram_transport(
       int fd, std::shared_ptr<DatagramProtocol> protocol, std::optional<SocketAddress> address,
       Future<void> waiter) override;
+  // proactor/read_pipe_transport.cpp, proactor/write_pipe_transport.cpp
   std::shared_ptr<ReadTransport> make_read_pipe_transport(int fd,
                                                           std::shared_ptr<BaseProtocol> protocol,
                                                           Future<void> waiter) override;
@@ -86,6 +87,10 @@ class UringBackend final : public IoBackend {
   void claim(int fd) { ++claimed_[fd]; }
   void unclaim(int fd) noexcept;
   void check_unclaimed(int fd) const;
+  // Closes a transport's claimed descriptor and sets it to -1. The kernel
+  // holds its own reference to the file for the operations still in
+  // flight: the descriptor can go before they complete.
+  void close_claimed(int& fd) noexcept;
 
   LoopImpl& loop() noexcept { return loop_; }
   bool closed() const noexcept { return closed_; }
