@@ -1,5 +1,7 @@
 // aiocpp::run (asyncio.run): result, exception, nesting, leftover tasks,
-// and the loop's tear-down.
+// and the loop's tear-down; aiocpp::Runner (asyncio.Runner): several
+// coroutines on one loop, close() and the destructor, loop_factory, debug,
+// Ctrl-C in each run.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -283,6 +285,139 @@ TEST_F(Runners, CtrlCEndsServeForeverPromptlyWithAClientConnected) {
   if (client >= 0) ::close(client);
   std::printf("run() ended %.3f s after Ctrl-C\n", elapsed);
   EXPECT_LT(elapsed, 2.0) << "serve_forever waited for the client";
+}
+
+// --- Runner ---------------------------------------------------------------------------
+
+Task<EventLoop*> which_loop() {
+  co_await yield_now();
+  co_return &get_running_loop();
+}
+
+TEST_F(Runners, RunnerRunsSeveralCoroutinesOnOneLoop) {
+  Runner runner;
+  EventLoop* first = runner.run(which_loop());
+  EventLoop* second = runner.run(which_loop());
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(first, &runner.get_loop());
+  EXPECT_EQ(runner.run(forty_two()), 42);
+  EXPECT_THROW(runner.run(thrower("boom")), std::runtime_error);
+  EXPECT_EQ(runner.run(forty_two()), 42) << "a failed run leaves the runner usable";
+}
+
+TEST_F(Runners, ATaskLeftByOneRunKeepsRunningInTheNext) {
+  Runner runner;
+  Future<int> gate = runner.get_loop().create_future<int>();
+  auto starter = [](Future<int> gate) -> Task<Task<int>> {
+    auto waiter = [](Future<int> gate) -> Task<int> { co_return 1 + co_await gate; };
+    co_return get_running_loop().create_task(waiter(gate));
+  };
+  Task<int> left = runner.run(starter(gate));
+  EXPECT_FALSE(left.done());
+  auto finisher = [](Future<int> gate, Task<int> left) -> Task<int> {
+    gate.set_result(41);
+    co_return co_await left;
+  };
+  EXPECT_EQ(runner.run(finisher(gate, left)), 42);
+}
+
+TEST_F(Runners, CloseCancelsLeftoversClosesTheLoopAndEndsTheRunner) {
+  std::shared_ptr<EventLoop> loop;  // close() drops the runner's reference: keep one
+  Runner::Options options;
+  options.loop_factory = [&loop] { return loop = new_event_loop(); };
+  Runner runner(options);
+  bool cancelled = false;
+  auto leave = [](bool& cancelled) -> Task<void> {
+    (void)get_running_loop().create_task(wait_forever(cancelled));
+    co_await yield_now();
+  };
+  runner.run(leave(cancelled));
+  EXPECT_EQ(&runner.get_loop(), loop.get());
+  EXPECT_FALSE(cancelled);
+  runner.close();
+  EXPECT_TRUE(cancelled);
+  EXPECT_TRUE(loop->is_closed());
+  runner.close();  // a no-op
+  try {
+    runner.run(forty_two());
+    ADD_FAILURE() << "run after close";
+  } catch (const RuntimeError& e) {
+    EXPECT_STREQ(e.what(), "Runner is closed");
+  }
+  EXPECT_THROW(runner.get_loop(), RuntimeError);
+}
+
+TEST_F(Runners, TheRunnersDestructorClosesItAsTheWithBlockDoes) {
+  bool cancelled = false;
+  {
+    Runner runner;
+    auto leave = [](bool& cancelled) -> Task<void> {
+      (void)get_running_loop().create_task(wait_forever(cancelled));
+      co_await yield_now();
+    };
+    runner.run(leave(cancelled));
+    EXPECT_FALSE(cancelled);
+  }
+  EXPECT_TRUE(cancelled);
+  Runner unused;  // never made a loop: nothing to close
+}
+
+TEST_F(Runners, LoopFactoryMakesTheLoopAndDebugIsApplied) {
+  int made = 0;
+  std::shared_ptr<EventLoop> made_loop;
+  Runner::Options options;
+  options.debug = true;
+  options.loop_factory = [&] {
+    ++made;
+    made_loop = new_event_loop();
+    return made_loop;
+  };
+  {
+    Runner runner(options);
+    EventLoop* first = runner.run(which_loop());
+    EventLoop* second = runner.run(which_loop());
+    EXPECT_EQ(first, made_loop.get());
+    EXPECT_EQ(second, made_loop.get());
+    EXPECT_TRUE(made_loop->get_debug());
+  }
+  EXPECT_EQ(made, 1);
+  EXPECT_TRUE(made_loop->is_closed());
+}
+
+TEST_F(Runners, RunnerRunInsideARunningLoopRaises) {
+  auto body = []() -> Task<std::string> {
+    Runner inner;
+    try {
+      inner.run(forty_two());
+    } catch (const RuntimeError& e) {
+      co_return e.what();
+    }
+    co_return "no error";
+  };
+  Runner runner;
+  EXPECT_EQ(runner.run(body()), "Runner.run() cannot be called from a running event loop");
+}
+
+// Each run handles Ctrl-C: the first run's handler is gone after it, and
+// the next run installs its own.
+TEST_F(Runners, CtrlCInterruptsEachRunOfARunner) {
+  auto interrupted = []() -> Task<void> {
+    ::kill(::getpid(), SIGINT);  // Ctrl-C
+    co_await aiocpp::sleep(10);
+  };
+  Runner runner;
+  EXPECT_THROW(runner.run(interrupted()), KeyboardInterrupt);
+  EXPECT_EQ(runner.run(forty_two()), 42);
+  EXPECT_THROW(runner.run(interrupted()), KeyboardInterrupt);
+}
+
+// The default executor lives across runs and is shut down by close().
+TEST_F(Runners, ToThreadWorksAcrossRunsOfOneRunner) {
+  Runner runner;
+  auto off_loop = []() -> Task<int> { co_return co_await to_thread([] { return 20; }); };
+  EXPECT_EQ(runner.run(off_loop()), 20);
+  EXPECT_EQ(runner.run(off_loop()), 20);
+  runner.close();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aiocpp/aiocpp.hpp"
+#include "aiocpp_micro.hpp"
 
 namespace {
 
@@ -112,14 +113,7 @@ void timer_fire(benchmark::State& state) {
   loop.close();
 }
 
-// Runs `body` as the loop's main task and closes the loop.
-template <class Body>
-void run_in_task(benchmark::State& state, Body body) {
-  EventLoop loop;
-  loop.run_until_complete(body(state, loop));
-  state.SetItemsProcessed(state.iterations());
-  loop.close();
-}
+using micro::run_in_task;
 
 // A future round trip: create_future, a callback completes it with
 // set_result, the task awaiting it resumes (two loop iterations: one for the

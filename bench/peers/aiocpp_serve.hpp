@@ -45,14 +45,25 @@ class Budget {
   aiocpp::Task<>* serving_ = nullptr;
 };
 
-// With `ssl`, the server speaks TLS (create_server's ssl=).
+// What a peer serves: a function that starts its server on 127.0.0.1:port
+// with `options` (create_server for a protocol, start_server for streams).
+using StartServer =
+    aiocpp::Task<std::shared_ptr<aiocpp::Server>> (*)(int port, aiocpp::ServerOptions options);
+
 template <class Protocol>
-aiocpp::Task<> serve(Args args, std::shared_ptr<aiocpp::SSLContext> ssl) {
+aiocpp::Task<std::shared_ptr<aiocpp::Server>> start_protocol(int port,
+                                                             aiocpp::ServerOptions options) {
+  aiocpp::EventLoop& loop = aiocpp::get_running_loop();
+  co_return co_await loop.create_server([] { return std::make_shared<Protocol>(); }, "127.0.0.1",
+                                        port, options);
+}
+
+// With `ssl`, the server speaks TLS (create_server's ssl=).
+inline aiocpp::Task<> serve(Args args, StartServer start, std::shared_ptr<aiocpp::SSLContext> ssl) {
   aiocpp::EventLoop& loop = aiocpp::get_running_loop();
   aiocpp::ServerOptions options;
   options.ssl = std::move(ssl);
-  std::shared_ptr<aiocpp::Server> server = co_await loop.create_server(
-      [] { return std::make_shared<Protocol>(); }, "127.0.0.1", args.port, options);
+  std::shared_ptr<aiocpp::Server> server = co_await start(args.port, options);
   announce_port(server->sockets().at(0).getsockname().port());
   aiocpp::Task<> serving = loop.create_task(server->serve_forever());
   Budget::instance().limit_ = args.stop_after_bytes;
@@ -78,9 +89,10 @@ aiocpp::Task<> serve(Args args, std::shared_ptr<aiocpp::SSLContext> ssl) {
   Budget::instance().serving_ = nullptr;
 }
 
-template <class Protocol>
-int main_for(int argc, char** argv, std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
-  // Blocked before anything else, so that they reach only the signalfd.
+// Blocks the stop signals (first, so that they reach only the signalfd),
+// then serves what `start` starts until stopped. `args` from parse_args(argc, argv, true).
+inline int main_with(int argc, char** argv, StartServer start,
+                     std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
   sigset_t stop_set;
   sigemptyset(&stop_set);
   sigaddset(&stop_set, SIGINT);
@@ -103,12 +115,17 @@ int main_for(int argc, char** argv, std::shared_ptr<aiocpp::SSLContext> ssl = nu
     return 0;
   }
   try {
-    aiocpp::run(serve<Protocol>(args, std::move(ssl)), options);
+    aiocpp::run(serve(args, start, std::move(ssl)), options);
   } catch (const std::exception& e) {
     std::cerr << "aiocpp peer: " << e.what() << std::endl;
     return 1;
   }
   return 0;
+}
+
+template <class Protocol>
+int main_for(int argc, char** argv, std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
+  return main_with(argc, argv, start_protocol<Protocol>, std::move(ssl));
 }
 
 }  // namespace peers

@@ -3,6 +3,7 @@
 // event library: the command line, the port announcement and the byte budget.
 //
 //   <peer> [--port PORT] [--requests N --size BYTES] [--backend NAME]
+//   <peer> [--port PORT] --size BYTES   (a server that reads whole messages)
 //
 // PORT 0 (the default) lets the kernel choose; the port actually bound is
 // printed alone on the first line of stdout, which the runner reads. With
@@ -24,6 +25,7 @@ namespace peers {
 struct Args {
   int port = 0;
   std::uint64_t stop_after_bytes = 0;  // 0: serve until a signal
+  std::uint64_t size = 0;              // --size, 0 if not given
   std::string backend;                 // --backend, for the aiocpp peers ("": the default)
 };
 
@@ -66,8 +68,9 @@ inline Args parse_args(int argc, char** argv, bool takes_backend = false) {
       fail("unknown option '" + std::string(name) + "'");
     }
   }
-  if ((requests == 0) != (size == 0)) fail("--requests and --size go together");
+  if (requests != 0 && size == 0) fail("--requests needs --size");
   args.stop_after_bytes = requests * size;
+  args.size = size;
   return args;
 }
 

@@ -286,6 +286,12 @@ template <class T>
 inline constexpr bool is_task = false;
 template <class T>
 inline constexpr bool is_task<Task<T>> = true;
+// An awaitable that is not a Task but converts to one (its task_type).
+template <class A>
+concept ConvertsToTask = !std::is_lvalue_reference_v<A> && requires(A && a) {
+  typename std::remove_cvref_t<A>::task_type;
+  { std::move(a).task() } -> std::same_as<typename std::remove_cvref_t<A>::task_type>;
+};
 
 }  // namespace detail
 
@@ -335,9 +341,15 @@ class EventLoop {
   // is done (unlike asyncio, which keeps only a weak reference).
   template <class T>
   Task<T> create_task(Task<T> task, std::string name = {});
+  // An awaitable that names the Task it becomes (a StreamReader read, say).
+  template <detail::ConvertsToTask A>
+  typename std::remove_cvref_t<A>::task_type create_task(A&& awaitable, std::string name = {}) {
+    return create_task(std::move(awaitable).task(), std::move(name));
+  }
   // Anything else is a mistake, reported in one line.
   template <class A>
-  requires(!detail::is_task<std::remove_cvref_t<A>>) void create_task(A&&, std::string = {}) {
+  requires(!detail::is_task<std::remove_cvref_t<A>> &&
+           !detail::ConvertsToTask<A>) void create_task(A&&, std::string = {}) {
     static_assert(detail::is_task<std::remove_cvref_t<A>>,
                   "aiocpp: create_task takes the Task<T> that calling a coroutine function "
                   "returns: create_task(f()), not create_task(f)");
@@ -613,7 +625,9 @@ class EventLoop {
 std::shared_ptr<EventLoop> new_event_loop(LoopOptions options = {});
 // The loop running on this thread; RuntimeError("no running event loop") otherwise.
 EventLoop& get_running_loop();
-// The running loop, else the one set for this thread, else a new one set for it.
+// The running loop, else the one set for this thread, else a new one set for
+// it, only while set_event_loop was never called on this thread (asyncio
+// 3.11): after set_event_loop(nullptr), as aiocpp::run ends, RuntimeError.
 EventLoop& get_event_loop();
 void set_event_loop(std::shared_ptr<EventLoop> loop);
 

@@ -62,6 +62,8 @@ class FutureBase : public RefCounted {
 
   // Used by set_result of the typed futures, after the value is in place.
   void finish_with_result();
+  // InvalidStateError when done; RuntimeError for a task, which only its
+  // coroutine completes (asyncio's "Task does not support set_result operation").
   void throw_if_done(const char* what) const;
 
   virtual const char* kind() const noexcept { return "Future"; }
@@ -81,6 +83,7 @@ class FutureBase : public RefCounted {
   EventLoop* loop_;
   State state_ = State::pending;
   bool log_traceback_ = false;  // an exception nobody has looked at yet
+  bool is_task_ = false;        // set_result / set_exception refuse a task
   std::exception_ptr exception_;
   std::string cancel_message_;
 
@@ -103,10 +106,23 @@ struct ResultSlot {
 template <>
 struct ResultSlot<void> {};
 
+// A waiter (Future<void>) is made and dropped for each wait of a lock, a
+// queue, a stream read: its memory comes from a per-thread free list, so
+// that a steady-state wait does not allocate.
+void* allocate_waiter_state(std::size_t size);
+void free_waiter_state(void* block) noexcept;
+
 template <class T>
 class FutureState final : public FutureBase, public ResultSlot<T> {
  public:
   using FutureBase::FutureBase;
+};
+template <>
+class FutureState<void> final : public FutureBase, public ResultSlot<void> {
+ public:
+  using FutureBase::FutureBase;
+  static void* operator new(std::size_t size) { return allocate_waiter_state(size); }
+  static void operator delete(void* block) noexcept { free_waiter_state(block); }
 };
 
 // Registers the current task to be woken when `future` completes and records

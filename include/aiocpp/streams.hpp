@@ -23,7 +23,9 @@
 // readuntil() resumes its search where the previous one stopped.
 
 #include <any>
+#include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <initializer_list>
@@ -47,21 +49,39 @@ inline constexpr long stream_default_limit = 64 * 1024;
 
 class StreamReader {
  public:
+  class Read;
+  class ReadInto;
+
   // ValueError for a limit <= 0.
   explicit StreamReader(long limit = stream_default_limit);
   StreamReader(const StreamReader&) = delete;
   StreamReader& operator=(const StreamReader&) = delete;
+  ~StreamReader();
+
+  // Each read returns an awaitable (Read) rather than a coroutine: awaited
+  // with enough bytes buffered it completes at once, and when it must wait it
+  // allocates no coroutine frame; its state lives in the awaiting frame. It
+  // also converts to a Task<std::string> (create_task(reader.readline()),
+  // wait_for(reader.readexactly(4), 1.0)).
 
   // Up to `n` bytes (at least one unless at EOF); n < 0 reads until EOF.
-  Task<std::string> read(long n = -1);
+  Read read(long n = -1);
   // One line, '\n' included; at EOF the partial line (maybe empty). A line
   // longer than the limit is a ValueError (and is discarded).
-  Task<std::string> readline();
+  Read readline();
   // Exactly `n` bytes; IncompleteReadError (with what was read) at EOF first.
-  Task<std::string> readexactly(long n);
+  Read readexactly(long n);
   // Up to and including `separator`. LimitOverrunError (consumed() bytes
   // stay buffered) past the limit; IncompleteReadError at EOF first.
-  Task<std::string> readuntil(std::string separator = "\n");
+  Read readuntil(std::string separator = "\n");
+
+  // The same four, storing the bytes in `into` (replacing its contents)
+  // instead of returning a new string: `into` keeps its capacity, so a loop
+  // reading messages into one string allocates nothing per message.
+  ReadInto read(long n, std::string& into);
+  ReadInto readline(std::string& into);
+  ReadInto readexactly(long n, std::string& into);
+  ReadInto readuntil(std::string separator, std::string& into);
 
   bool at_eof() const noexcept { return eof_ && buffered() == 0; }
   long limit() const noexcept { return limit_; }
@@ -74,13 +94,15 @@ class StreamReader {
   void feed_eof();
 
  private:
+  friend class Read;
   std::size_t buffered() const noexcept { return buffer_.size() - start_; }
   std::string_view view() const noexcept { return std::string_view(buffer_).substr(start_); }
-  std::string take(std::size_t n);  // removes and returns the first n bytes
+  // Removes the first n bytes into `out` (replacing its contents).
+  void take(std::size_t n, std::string& out);
   void discard(std::size_t n);
   void maybe_resume_transport();
+  // Wakes the waiting read if it can now finish (with bytes or an error).
   void wakeup_waiter();
-  Task<void> wait_for_data(const char* function);
 
   long limit_;
   std::string buffer_;     // unread bytes are buffer_[start_, size)
@@ -88,8 +110,73 @@ class StreamReader {
   bool eof_ = false;
   bool paused_ = false;                 // we paused the transport's reading
   ReadTransport* transport_ = nullptr;  // valid until connection_lost
-  std::optional<Future<void>> waiter_;
+  Read* pending_ = nullptr;             // the read that waits for data, if any
+  std::optional<Future<void>> waiter_;  // what its task waits on
   std::exception_ptr exception_;
+};
+
+// One read operation of a StreamReader, as asyncio's read methods are
+// coroutines: awaiting it checks the buffer and finishes at once when it can;
+// otherwise its task waits until the reader has what this read needs (the
+// bytes, EOF or an error), and the read finishes when the task resumes. The
+// bytes stay in the reader until then, so a cancelled read loses nothing.
+class StreamReader::Read {
+ public:
+  using task_type = Task<std::string>;
+
+  Read(Read&& other) noexcept;
+  Read& operator=(Read&&) = delete;
+  ~Read();
+
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> waiter);
+  std::string await_resume() {
+    std::string out;
+    finish_into(out);
+    return out;
+  }
+
+  // As a task of its own (create_task, wait_for, gather).
+  operator Task<std::string>() && { return run(std::move(*this)); }  // NOLINT: as a coroutine
+  Task<std::string> task() && { return run(std::move(*this)); }
+
+ protected:
+  friend class StreamReader;
+  enum class Kind : std::uint8_t { read, readexactly, readuntil, readline };
+  Read(StreamReader& reader, Kind kind, long n, std::string separator, std::string* into) noexcept
+      : reader_(&reader), n_(n), separator_(std::move(separator)), into_(into), kind_(kind) {}
+
+  // Whether this read can finish now: with bytes, or by raising.
+  bool can_finish();
+  // Finishes the read into `out`; throws what asyncio's would.
+  void finish_into(std::string& out);
+  void finish_readuntil(std::string& out);
+  void leave_reader() noexcept;
+  static Task<std::string> run(Read read) { co_return co_await read; }
+
+  StreamReader* reader_;
+  long n_;
+  std::string separator_;
+  std::string* into_;                 // ReadInto's destination
+  std::size_t offset_ = 0;            // readuntil: where the next search starts
+  detail::TaskBase* task_ = nullptr;  // the task that waited, if it did
+  Kind kind_;
+  bool busy_ = false;  // another read was already waiting
+};
+
+// A read whose bytes go into the caller's string; awaiting it gives nothing.
+class StreamReader::ReadInto : public StreamReader::Read {
+ public:
+  using task_type = Task<void>;
+  ReadInto(ReadInto&&) noexcept = default;
+  void await_resume() { finish_into(*into_); }
+  operator Task<void>() && { return run(std::move(*this)); }  // NOLINT: as a coroutine
+  Task<void> task() && { return run(std::move(*this)); }
+
+ private:
+  friend class StreamReader;
+  using Read::Read;
+  static Task<void> run(ReadInto read) { co_await read; }
 };
 
 namespace detail {

@@ -29,7 +29,7 @@ namespace detail {
 // ListNode: intrusive, so that create_task does not allocate for it.
 class TaskBase : public FutureBase, public ListNode<TaskBase> {
  public:
-  TaskBase() noexcept : FutureBase(nullptr) {}
+  TaskBase() noexcept : FutureBase(nullptr) { is_task_ = true; }
 
   bool cancel(std::string message = {}) override;
   const char* kind() const noexcept override { return "Task"; }

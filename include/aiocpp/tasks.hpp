@@ -38,7 +38,8 @@ Task<void> sleep(D delay) {
 }
 
 // The task running now on this thread (asyncio.current_task); an empty Task
-// (valid() == false) outside any task.
+// (valid() == false) in the running loop outside any task; RuntimeError
+// without a running loop.
 Task<void> current_task();
 
 // The outcome of one awaitable in gather(return_exceptions, ...): a value or
@@ -90,16 +91,22 @@ Outcome<T> take_outcome(const Future<T>& f) {
   return Outcome<T>(take_result(f));
 }
 
-// Schedules an unstarted task, as ensure_future does with a coroutine.
+// asyncio's _ensure_future(arg, loop=loop): schedules an unstarted task on
+// `loop`; ValueError for a future or task of another loop.
+void check_same_loop(EventLoop& loop, FutureBase& f);
 template <class T>
 Future<T> ensure_scheduled(EventLoop& loop, Future<T> f) {
+  check_same_loop(loop, *Access::state(f));
   return f;
-  (void)loop;
 }
 template <class T>
 Future<T> ensure_scheduled(EventLoop& loop, Task<T> t) {
   TaskBase* task = Access::task(t);
-  if (!task->scheduled() && !task->started()) (void)loop.create_task(t);
+  if (!task->scheduled() && !task->started()) {
+    (void)loop.create_task(t);
+  } else {
+    check_same_loop(loop, *task);
+  }
   return t;
 }
 
@@ -269,6 +276,30 @@ template <class T>
 Task<T> wait_for(Task<T> t, double timeout) {
   EventLoop& loop = get_running_loop();
   return wait_for(detail::ensure_scheduled(loop, std::move(t)), timeout);
+}
+template <detail::ConvertsToTask A>
+typename std::remove_cvref_t<A>::task_type wait_for(A&& awaitable, double timeout) {
+  return wait_for(std::move(awaitable).task(), timeout);
+}
+
+// asyncio.ensure_future: a future or a running task comes back as it is
+// (ValueError if `loop` is given and it belongs to another); an unstarted
+// task is scheduled on `loop`, by default the running loop, else the
+// thread's (get_event_loop).
+template <class T>
+Future<T> ensure_future(Future<T> f, EventLoop* loop = nullptr) {
+  if (loop) detail::check_same_loop(*loop, *detail::Access::state(f));
+  return f;
+}
+template <class T>
+Task<T> ensure_future(Task<T> t, EventLoop* loop = nullptr) {
+  detail::TaskBase* task = detail::Access::task(t);
+  if (task->scheduled() || task->started()) {
+    if (loop) detail::check_same_loop(*loop, *task);
+  } else {
+    (void)(loop ? *loop : get_event_loop()).create_task(t);
+  }
+  return t;
 }
 
 // A future that follows `f`, except that cancelling it does not cancel `f`.

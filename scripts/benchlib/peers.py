@@ -16,6 +16,7 @@ PEERS = [
     ("asio", "Asio", ("bin", "peer_asio")),
     ("aiocpp_protocol", "aiocpp Protocol", ("bin", "peer_aiocpp_protocol")),
     ("aiocpp_buffered", "aiocpp BufferedProtocol", ("bin", "peer_aiocpp_buffered")),
+    ("aiocpp_streams", "aiocpp streams", ("bin", "peer_aiocpp_streams")),
     ("aiocpp_uring", "aiocpp Protocol, io_uring",
      ("bin", "peer_aiocpp_protocol", "--backend", "io_uring")),
     ("raw_openssl_epoll", "TLS: raw OpenSSL + epoll (floor)", ("bin", "peer_raw_openssl_epoll")),

@@ -111,6 +111,8 @@ CPU_LIMIT = 1.03  # aiocpp's CPU per request ÷ raw epoll's, at 10 and 100 conne
 URING_FLOOR, URING_CPU_LIMIT, URING_SYSCALL_LIMIT = "raw_io_uring", 1.05, 0.25
 TLS_FLOOR, TLS_CPU_LIMIT = "raw_openssl_epoll", 1.05  # aiocpp TLS ÷ raw OpenSSL over epoll
 CONTENDERS = ("libuv", "asio")  # whose requests/s aiocpp's must not fall below
+# The streams echo's CPU per request ÷ the Protocol echo's (issue 14).
+STREAMS_DUEL, STREAMS_CPU_LIMIT = ("aiocpp_protocol", "aiocpp_streams"), 1.10
 TLS_CONTENDERS = ("asio_tls",)  # the same for aiocpp's TLS echo (the duels)
 
 
@@ -149,14 +151,16 @@ def _interval(iv, digits=3):
 def duel_verdict(d):
     """What a duel (duel.py) decides, by who `a` is: the epoll floor, CPU within
     3%; the io_uring floor and the TLS floor, within 5% (issues 15 and 13);
+    the Protocol echo against the streams echo, CPU within 10% (issue 14);
     libuv or Asio, requests/s not below theirs; a second copy of `b`, nothing
     (the control); anything else, an earlier build: a difference in CPU."""
     if d["a"] == d["b"]:
         return "(control)"
     if d["a"] in CONTENDERS + TLS_CONTENDERS:
         return "req/s " + stats.not_below(d["rps_ratio"], 1.0)
-    if d["a"] in (FLOOR, URING_FLOOR, TLS_FLOOR):
-        limit = {FLOOR: CPU_LIMIT, URING_FLOOR: URING_CPU_LIMIT, TLS_FLOOR: TLS_CPU_LIMIT}[d["a"]]
+    limits = {FLOOR: CPU_LIMIT, URING_FLOOR: URING_CPU_LIMIT, TLS_FLOOR: TLS_CPU_LIMIT}
+    limit = STREAMS_CPU_LIMIT if (d["a"], d["b"]) == STREAMS_DUEL else limits.get(d["a"])
+    if limit is not None:
         verdict = stats.at_most(d["cpu_ratio"], limit)
         return "**not met**" if verdict == "not met" else verdict
     return {"below": "less CPU", "above": "more CPU", "tie": "no difference shown",

@@ -168,7 +168,8 @@ void EventLoop::set_slow_callback_duration(double seconds) {
 
 namespace {
 thread_local std::shared_ptr<EventLoop> thread_loop;
-}
+thread_local bool set_event_loop_called = false;
+}  // namespace
 
 std::shared_ptr<EventLoop> new_event_loop(LoopOptions options) {
   return std::make_shared<EventLoop>(options);
@@ -181,10 +182,19 @@ EventLoop& get_running_loop() {
 
 EventLoop& get_event_loop() {
   if (detail::running_loop) return *detail::running_loop;
-  if (!thread_loop) thread_loop = new_event_loop();
+  if (!thread_loop) {
+    // As asyncio 3.11's policy: a loop is made only while set_event_loop
+    // was never called on this thread; after set_event_loop(nullptr) (which
+    // aiocpp::run does at its end) there is no current loop.
+    if (set_event_loop_called) throw RuntimeError("There is no current event loop in thread");
+    thread_loop = new_event_loop();
+  }
   return *thread_loop;
 }
 
-void set_event_loop(std::shared_ptr<EventLoop> loop) { thread_loop = std::move(loop); }
+void set_event_loop(std::shared_ptr<EventLoop> loop) {
+  thread_loop = std::move(loop);
+  set_event_loop_called = true;
+}
 
 }  // namespace aiocpp

@@ -6,8 +6,22 @@
 #include <string_view>
 
 #include "aiocpp/event_loop.hpp"
+#include "core/free_list.hpp"
 
 namespace aiocpp::detail {
+
+namespace {
+thread_local FreeList<1024> free_waiters;
+}  // namespace
+
+void* allocate_waiter_state(std::size_t size) {
+  if (void* block = free_waiters.pop()) return block;
+  return ::operator new(size);
+}
+
+void free_waiter_state(void* block) noexcept {
+  if (!free_waiters.push(block)) ::operator delete(block);
+}
 
 FutureBase::~FutureBase() { report_unretrieved("Future"); }
 
@@ -21,14 +35,15 @@ void FutureBase::report_unretrieved(const char* what) noexcept {
 }
 
 bool FutureBase::cancel(std::string message) {
+  log_traceback_ = false;  // asyncio clears it first: a failed future cancelled is not reported
   if (state_ != State::pending) return false;
-  log_traceback_ = false;
   cancel_message_ = std::move(message);
   finish(true);
   return true;
 }
 
 void FutureBase::throw_if_done(const char* what) const {
+  if (is_task_) throw RuntimeError(std::string("Task does not support ") + what + " operation");
   if (state_ == State::pending) return;
   std::string state = state_ == State::cancelled ? "CANCELLED" : "FINISHED";
   throw InvalidStateError(std::string(what) + "(): " + kind() + " is already " + state);

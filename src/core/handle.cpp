@@ -6,56 +6,25 @@
 #include <cstdio>
 
 #include "aiocpp/event_loop.hpp"
+#include "core/free_list.hpp"
 #include "core/loop_impl.hpp"
 
 namespace aiocpp {
 namespace detail {
 
 namespace {
-
-// Lifetime: nodes on the list are unused HandleState-sized blocks owned by
-// the list (linked through their first bytes); a thread's list is freed when
-// the thread ends.
-struct FreeNode {
-  FreeNode* next;
-};
-struct HandleFreeList {
-  FreeNode* head = nullptr;
-  std::size_t count = 0;
-  ~HandleFreeList() {
-    while (head) {
-      FreeNode* node = head;
-      head = node->next;
-      ::operator delete(static_cast<void*>(node));
-    }
-  }
-};
-thread_local HandleFreeList free_list;
-constexpr std::size_t max_free_handles = 4096;
-
+thread_local FreeList<4096> free_handles;
 }  // namespace
 
 HandleState* HandleState::make() {
-  HandleFreeList& list = free_list;
-  if (FreeNode* node = list.head) {
-    list.head = node->next;
-    --list.count;
-    return new (static_cast<void*>(node)) HandleState;  // default-init: no zero fill
-  }
+  if (void* block = free_handles.pop())
+    return new (block) HandleState;  // default-init: no zero fill
   return new HandleState;
 }
 
 void HandleState::recycle() noexcept {
   this->~HandleState();
-  HandleFreeList& list = free_list;
-  if (list.count < max_free_handles) {
-    auto* node = reinterpret_cast<FreeNode*>(this);
-    node->next = list.head;
-    list.head = node;
-    ++list.count;
-  } else {
-    ::operator delete(static_cast<void*>(this));
-  }
+  if (!free_handles.push(this)) ::operator delete(static_cast<void*>(this));
 }
 
 void HandleState::run() noexcept {

@@ -61,18 +61,22 @@ std::terminate_handler previous_terminate = nullptr;
   std::abort();
 }
 
+}  // namespace
+
 void install_terminate_handler() {
   static std::once_flag once;
   std::call_once(once,
                  [] { previous_terminate = std::set_terminate(terminate_on_keyboard_interrupt); });
 }
 
-}  // namespace
+void check_not_running(const char* what) {
+  if (running_loop) {
+    throw RuntimeError(std::string(what) + " cannot be called from a running event loop");
+  }
+}
 
 std::shared_ptr<EventLoop> start_run(const RunOptions& options) {
-  if (running_loop) {
-    throw RuntimeError("aiocpp::run() cannot be called from a running event loop");
-  }
+  check_not_running("aiocpp::run()");
   install_terminate_handler();
   auto loop = new_event_loop(options.loop);
   loop->set_debug(options.debug);
@@ -80,23 +84,31 @@ std::shared_ptr<EventLoop> start_run(const RunOptions& options) {
   return loop;
 }
 
-std::shared_ptr<bool> cancel_on_sigint(EventLoop& loop, TaskBase& main) {
-  auto interrupted = std::make_shared<bool>(false);
-  if (::gettid() != ::getpid()) return interrupted;  // not the main thread
+SigintCancels::SigintCancels(EventLoop& loop, TaskBase& main)
+    : loop_(loop), interrupts_(std::make_shared<int>(0)) {
+  if (::gettid() != ::getpid()) return;  // not the main thread
   struct sigaction current {};
   if (sigaction(SIGINT, nullptr, &current) != 0 || current.sa_handler != SIG_DFL ||
       (current.sa_flags & SA_SIGINFO)) {
-    return interrupted;  // the program handles SIGINT itself
+    return;  // the program handles SIGINT itself
   }
   Ref<TaskBase> task(&main);
-  loop.add_signal_handler(SIGINT, [&loop, task, interrupted] {
-    *interrupted = true;
+  loop.add_signal_handler(SIGINT, [&loop, task, interrupts = interrupts_] {
+    ++*interrupts;
     // Back to the default action: a second Ctrl-C stops a program that
     // does not give up on the first.
     loop.remove_signal_handler(SIGINT);
-    task->cancel();
+    if (!task->done()) task->cancel();
   });
-  return interrupted;
+  installed_ = true;
+}
+
+SigintCancels::~SigintCancels() {
+  if (installed_ && !loop_.is_closed()) loop_.remove_signal_handler(SIGINT);
+}
+
+bool SigintCancels::keyboard_interrupt(TaskBase& main) const {
+  return *interrupts_ > 0 && main.uncancel() == 0;
 }
 
 void cancel_all_tasks(EventLoop& loop) {
@@ -121,15 +133,49 @@ void cancel_all_tasks(EventLoop& loop) {
   }
 }
 
-void finish_run(EventLoop& loop) noexcept {
+void finish_run(EventLoop& loop, bool unset_event_loop) noexcept {
   try {
     cancel_all_tasks(loop);
   } catch (...) {
     log_error("aiocpp::run(): error while cancelling the remaining tasks");
   }
   impl_of(loop).shutdown_default_executor();
-  set_event_loop(nullptr);
+  if (unset_event_loop) set_event_loop(nullptr);
   loop.close();
 }
 
 }  // namespace aiocpp::detail
+
+namespace aiocpp {
+
+EventLoop& Runner::get_loop() {
+  if (state_ == State::closed) throw RuntimeError("Runner is closed");
+  if (state_ == State::created) {
+    if (options_.loop_factory) {
+      loop_ = options_.loop_factory();
+      if (!loop_) throw ValueError("Runner: loop_factory returned no loop");
+    } else {
+      loop_ = new_event_loop(options_.loop);
+      set_event_loop(loop_);
+      set_event_loop_ = true;
+    }
+    if (options_.debug) loop_->set_debug(*options_.debug);
+    state_ = State::initialized;
+  }
+  return *loop_;
+}
+
+EventLoop& Runner::start_run() {
+  detail::check_not_running("Runner.run()");
+  detail::install_terminate_handler();
+  return get_loop();
+}
+
+void Runner::close() noexcept {
+  if (state_ != State::initialized) return;
+  state_ = State::closed;
+  detail::finish_run(*loop_, set_event_loop_);
+  loop_.reset();
+}
+
+}  // namespace aiocpp

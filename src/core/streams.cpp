@@ -20,13 +20,17 @@ StreamReader::StreamReader(long limit) : limit_(limit) {
   if (limit <= 0) throw ValueError("Limit cannot be <= 0");
 }
 
+StreamReader::~StreamReader() {
+  if (pending_) pending_->reader_ = nullptr;
+}
+
 void StreamReader::set_exception(std::exception_ptr error) {
   exception_ = std::move(error);
   wakeup_waiter();
 }
 
 void StreamReader::wakeup_waiter() {
-  if (waiter_ && !waiter_->done()) waiter_->set_result();
+  if (pending_ && !waiter_->done() && pending_->can_finish()) waiter_->set_result();
 }
 
 void StreamReader::feed_eof() {
@@ -38,8 +42,10 @@ void StreamReader::feed_data(std::string_view data) {
   if (data.empty()) return;
   buffer_.append(data);
   wakeup_waiter();
-  // Past twice the limit, stop reading until the application catches up.
-  if (transport_ && !paused_ && buffered() > 2 * static_cast<std::size_t>(limit_)) {
+  // Past twice the limit, stop reading until the application catches up;
+  // not while a read still waits for more (asyncio's would resume it).
+  if (transport_ && !paused_ && buffered() > 2 * static_cast<std::size_t>(limit_) &&
+      (!pending_ || waiter_->done())) {
     transport_->pause_reading();
     paused_ = true;
   }
@@ -65,122 +71,214 @@ void StreamReader::discard(std::size_t n) {
   }
 }
 
-std::string StreamReader::take(std::size_t n) {
-  std::string out(buffer_.data() + start_, n);
+void StreamReader::take(std::size_t n, std::string& out) {
+  out.assign(buffer_.data() + start_, n);
   discard(n);
-  return out;
 }
 
-Task<void> StreamReader::wait_for_data(const char* function) {
-  if (waiter_) {
-    throw RuntimeError(std::string(function) +
-                       "() called while another coroutine is already waiting for incoming data");
+StreamReader::Read StreamReader::read(long n) {
+  return Read(*this, Read::Kind::read, n, {}, nullptr);
+}
+StreamReader::Read StreamReader::readline() {
+  return Read(*this, Read::Kind::readline, 0, "\n", nullptr);
+}
+StreamReader::Read StreamReader::readexactly(long n) {
+  return Read(*this, Read::Kind::readexactly, n, {}, nullptr);
+}
+StreamReader::Read StreamReader::readuntil(std::string separator) {
+  return Read(*this, Read::Kind::readuntil, 0, std::move(separator), nullptr);
+}
+StreamReader::ReadInto StreamReader::read(long n, std::string& into) {
+  return ReadInto(*this, Read::Kind::read, n, {}, &into);
+}
+StreamReader::ReadInto StreamReader::readline(std::string& into) {
+  return ReadInto(*this, Read::Kind::readline, 0, "\n", &into);
+}
+StreamReader::ReadInto StreamReader::readexactly(long n, std::string& into) {
+  return ReadInto(*this, Read::Kind::readexactly, n, {}, &into);
+}
+StreamReader::ReadInto StreamReader::readuntil(std::string separator, std::string& into) {
+  return ReadInto(*this, Read::Kind::readuntil, 0, std::move(separator), &into);
+}
+
+// --- One read ------------------------------------------------------------------------
+
+StreamReader::Read::Read(Read&& other) noexcept
+    : reader_(other.reader_),
+      n_(other.n_),
+      separator_(std::move(other.separator_)),
+      into_(other.into_),
+      offset_(other.offset_),
+      kind_(other.kind_) {}
+
+StreamReader::Read::~Read() { leave_reader(); }
+
+// The reader forgets this read (it finished, or its frame is destroyed).
+void StreamReader::Read::leave_reader() noexcept {
+  if (reader_ && reader_->pending_ == this) {
+    reader_->pending_ = nullptr;
+    reader_->waiter_.reset();
   }
-  if (eof_) throw RuntimeError(std::string(function) + "() called after EOF");  // cannot happen
+}
+
+bool StreamReader::Read::can_finish() {
+  if (!reader_) return true;  // finish_into reports it
+  StreamReader& r = *reader_;
+  // Bad arguments and a stored exception raise at once, as asyncio's do.
+  if (kind_ == Kind::readexactly && n_ < 0) return true;
+  if ((kind_ == Kind::readuntil || kind_ == Kind::readline) && separator_.empty()) return true;
+  if (r.exception_ || r.eof_) return true;
+  std::size_t buffered = r.buffered();
+  switch (kind_) {
+    case Kind::read:
+      return n_ == 0 || (n_ > 0 && buffered > 0);
+    case Kind::readexactly:
+      return buffered >= static_cast<std::size_t>(n_);
+    case Kind::readuntil:
+    case Kind::readline: {
+      // asyncio's search loop: a found separator or a chunk past the limit
+      // finishes; the bytes before `offset_` cannot start a match.
+      const std::size_t seplen = separator_.size();
+      if (buffered >= offset_ + seplen) {
+        if (r.view().find(separator_, offset_) != std::string_view::npos) return true;
+        offset_ = buffered + 1 - seplen;
+      }
+      return offset_ > static_cast<std::size_t>(r.limit_);
+    }
+  }
+  return false;
+}
+
+bool StreamReader::Read::await_ready() {
+  if (!reader_ || can_finish()) return true;
+  // Another read already waits: finish at once, raising (see finish_into).
+  busy_ = reader_->pending_ != nullptr;
+  return busy_;
+}
+
+void StreamReader::Read::await_suspend(std::coroutine_handle<> waiter) {
+  StreamReader& r = *reader_;
   // A paused transport with an unsatisfied reader would wait forever.
-  if (paused_) {
-    paused_ = false;
-    if (transport_) transport_->resume_reading();
+  if (r.paused_) {
+    r.paused_ = false;
+    if (r.transport_) r.transport_->resume_reading();
   }
-  waiter_ = get_running_loop().create_future<void>();
-  Future<void> waiter = *waiter_;
+  r.waiter_.emplace(get_running_loop().create_future<void>());
+  r.pending_ = this;
   try {
-    co_await waiter;
+    task_ = detail::suspend_current_task(*detail::Access::state(*r.waiter_), waiter);
   } catch (...) {
-    waiter_.reset();
+    leave_reader();
     throw;
   }
-  waiter_.reset();
-  if (exception_) std::rethrow_exception(exception_);
 }
 
-Task<std::string> StreamReader::read(long n) {
-  if (exception_) std::rethrow_exception(exception_);
-  if (n == 0) co_return std::string();
-  if (n < 0) {
-    // Everything until EOF.
-    while (!eof_) co_await wait_for_data("read");
-    std::string all = take(buffered());
-    maybe_resume_transport();
-    co_return all;
+namespace {
+const char* read_name(int kind) {
+  static const char* const names[] = {"read", "readexactly", "readuntil", "readline"};
+  return names[kind];
+}
+}  // namespace
+
+void StreamReader::Read::finish_into(std::string& out) {
+  if (task_) {
+    // Woken (or cancelled): the reader forgets this read before anything throws.
+    std::optional<Future<void>> waiter;
+    if (reader_) waiter = std::move(reader_->waiter_);
+    leave_reader();
+    detail::TaskBase* task = std::exchange(task_, nullptr);
+    detail::resume_current_task(task);  // CancelledError if cancelled meanwhile
+    if (waiter) waiter->result();       // CancelledError if the wait was cancelled
   }
-  if (buffered() == 0 && !eof_) co_await wait_for_data("read");
-  std::string data = take(std::min<std::size_t>(static_cast<std::size_t>(n), buffered()));
-  maybe_resume_transport();
-  co_return data;
-}
-
-Task<std::string> StreamReader::readexactly(long n) {
-  if (n < 0) throw ValueError("readexactly size can not be less than zero");
-  if (exception_) std::rethrow_exception(exception_);
-  if (n == 0) co_return std::string();
-  auto wanted = static_cast<std::size_t>(n);
-  while (buffered() < wanted) {
-    if (eof_) {
-      std::string partial = take(buffered());
-      throw IncompleteReadError(std::move(partial), wanted);
-    }
-    co_await wait_for_data("readexactly");
+  if (!reader_) throw RuntimeError("the StreamReader was destroyed during the read");
+  StreamReader& r = *reader_;
+  if (kind_ == Kind::readexactly && n_ < 0) {
+    throw ValueError("readexactly size can not be less than zero");
   }
-  std::string data = take(wanted);
-  maybe_resume_transport();
-  co_return data;
-}
-
-Task<std::string> StreamReader::readuntil(std::string separator) {
-  const std::size_t seplen = separator.size();
-  if (seplen == 0) throw ValueError("Separator should be at least one-byte string");
-  if (exception_) std::rethrow_exception(exception_);
-  const auto limit = static_cast<std::size_t>(limit_);
-  // Where the search resumes: the bytes before it cannot start a match.
-  std::size_t offset = 0;
-  std::size_t found;
-  for (;;) {
-    std::size_t buflen = buffered();
-    if (buflen - offset >= seplen) {
-      found = view().find(separator, offset);
-      if (found != std::string_view::npos) break;
-      offset = buflen + 1 - seplen;
-      if (offset > limit) {
-        throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+  if ((kind_ == Kind::readuntil || kind_ == Kind::readline) && separator_.empty()) {
+    throw ValueError("Separator should be at least one-byte string");
+  }
+  if (r.exception_) std::rethrow_exception(r.exception_);
+  if (busy_) {
+    throw RuntimeError(std::string(read_name(static_cast<int>(kind_))) +
+                       "() called while another coroutine is already waiting for incoming data");
+  }
+  if (!can_finish()) {
+    // Only when another coroutine took the bytes this read was woken for.
+    throw RuntimeError(std::string(read_name(static_cast<int>(kind_))) +
+                       "() woken, but another coroutine read the data first");
+  }
+  switch (kind_) {
+    case Kind::read:
+      if (n_ == 0) {
+        out.clear();
+        return;
       }
+      if (n_ < 0) {
+        r.take(r.buffered(), out);  // at EOF
+      } else {
+        r.take(std::min<std::size_t>(static_cast<std::size_t>(n_), r.buffered()), out);
+      }
+      r.maybe_resume_transport();
+      return;
+    case Kind::readexactly: {
+      const auto wanted = static_cast<std::size_t>(n_);
+      if (r.buffered() < wanted) {
+        std::string partial;
+        r.take(r.buffered(), partial);
+        throw IncompleteReadError(std::move(partial), wanted);
+      }
+      r.take(wanted, out);
+      r.maybe_resume_transport();
+      return;
     }
-    if (eof_) {
-      std::string partial = take(buffered());
-      throw IncompleteReadError(std::move(partial), IncompleteReadError::undefined);
+    case Kind::readuntil:
+      finish_readuntil(out);
+      return;
+    case Kind::readline:
+      try {
+        finish_readuntil(out);
+      } catch (IncompleteReadError& e) {
+        out = e.partial();
+      } catch (const LimitOverrunError& e) {
+        // Drop the over-long line (through its newline when it arrived).
+        if (r.view().substr(e.consumed()).starts_with(separator_)) {
+          r.discard(e.consumed() + separator_.size());
+        } else {
+          r.discard(r.buffered());
+        }
+        r.maybe_resume_transport();
+        throw ValueError(e.what());
+      }
+      return;
+  }
+}
+
+// One pass of asyncio's readuntil loop over what is buffered now; can_finish
+// said it ends: with the separator, past the limit, or at EOF.
+void StreamReader::Read::finish_readuntil(std::string& out) {
+  StreamReader& r = *reader_;
+  const auto limit = static_cast<std::size_t>(r.limit_);
+  const std::size_t seplen = separator_.size();
+  const std::size_t buflen = r.buffered();
+  std::size_t found = std::string_view::npos;
+  if (buflen >= offset_ + seplen) {
+    found = r.view().find(separator_, offset_);
+    if (found == std::string_view::npos) offset_ = buflen + 1 - seplen;
+  }
+  if (found == std::string_view::npos) {
+    if (offset_ > limit) {
+      throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset_);
     }
-    co_await wait_for_data("readuntil");
+    std::string partial;  // at EOF
+    r.take(buflen, partial);
+    throw IncompleteReadError(std::move(partial), IncompleteReadError::undefined);
   }
   if (found > limit) {
     throw LimitOverrunError("Separator is found, but chunk is longer than limit", found);
   }
-  std::string chunk = take(found + seplen);
-  maybe_resume_transport();
-  co_return chunk;
-}
-
-Task<std::string> StreamReader::readline() {
-  std::string separator = "\n";
-  std::string line;
-  std::optional<LimitOverrunError> overrun;
-  try {
-    line = co_await readuntil(separator);
-  } catch (const IncompleteReadError& e) {
-    co_return e.partial();
-  } catch (const LimitOverrunError& e) {
-    overrun = e;
-  }
-  if (overrun) {
-    // Drop the over-long line (through its newline when it arrived).
-    if (view().substr(overrun->consumed()).starts_with(separator)) {
-      discard(overrun->consumed() + separator.size());
-    } else {
-      discard(buffered());
-    }
-    maybe_resume_transport();
-    throw ValueError(overrun->what());
-  }
-  co_return line;
+  r.take(found + seplen, out);
+  r.maybe_resume_transport();
 }
 
 // --- The protocol ----------------------------------------------------------------

@@ -50,6 +50,7 @@ void TaskBase::schedule(EventLoop& loop) {
 }
 
 bool TaskBase::cancel(std::string message) {
+  log_traceback_ = false;  // asyncio clears it first: a failed task cancelled is not reported
   if (done()) return false;
   ++num_cancels_requested_;
   if (fut_waiter_ && fut_waiter_->cancel(message)) {
@@ -125,6 +126,13 @@ std::coroutine_handle<> TaskBase::on_final_suspend(std::coroutine_handle<> frame
   std::coroutine_handle<> continuation = continuation_;
   frame_ = {};
   if (loop_ && scheduled_) impl_of(*loop_).unregister_task(this);
+  if (must_cancel_ && !exception_ && !cancelled_outcome_) {
+    // cancel() came while the task ran, and it returned without awaiting
+    // again: asyncio's task ends cancelled, its result dropped.
+    must_cancel_ = false;
+    cancelled_outcome_ = true;
+    cancel_message_ = pending_cancel_message_;
+  }
   state_ = cancelled_outcome_ ? State::cancelled : State::finished;
   try {
     schedule_callbacks();
@@ -202,11 +210,20 @@ Task<void> cancel_and_wait(Ref<FutureBase> f) {
   co_await waiter;
 }
 
+void check_same_loop(EventLoop& loop, FutureBase& f) {
+  if (&f.loop() != &loop) {
+    throw ValueError(
+        "The future belongs to a different loop than the one specified as the loop "
+        "argument");
+  }
+}
+
 }  // namespace aiocpp::detail
 
 namespace aiocpp {
 
 Task<void> current_task() {
+  (void)get_running_loop();  // RuntimeError without one, as asyncio's
   detail::TaskBase* task = detail::TaskBase::current();
   return task ? detail::Access::erased_task(task) : Task<void>();
 }
