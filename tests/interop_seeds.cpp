@@ -466,6 +466,24 @@ TEST_P(EchoSeed, ExchangesHelloWorld) {
   EXPECT_EQ(normalize(server.stop()), echo_server_output(param().server));
 }
 
+// echo_client's streams twin (open_connection, reader.read) against the
+// same servers: the same printed lines, so the same bytes on the wire.
+TEST_P(EchoSeed, TheStreamsTwinOfTheClientExchangesHelloWorld) {
+  if (param().client != Impl::cpp) GTEST_SKIP() << "the twin is a C++ client";
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(param().server, "echo_server");
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "echo_client_streams");
+  RunningServer server = start_server(param().server, "echo_server", backend(), kServingOn);
+  ASSERT_NE(server.port, 0);
+
+  Finished client = run_client(Impl::cpp, "echo_client_streams", backend(), server.port);
+  EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
+  EXPECT_EQ(client.output, kEchoClientOutput);
+
+  EXPECT_TRUE(server.output->wait_for("Close the client socket\n"));
+  EXPECT_EQ(normalize(server.stop()), echo_server_output(param().server));
+}
+
 INSTANTIATE_TEST_SUITE_P(Pairs, EchoSeed, on_every_backend(kPairs),
                          (name_on_backend<Pair, pair_name>));
 
@@ -742,8 +760,8 @@ TEST_P(InteropExamples, RunInExecutor) {
 TEST(InteropArguments, EveryExampleHasHelp) {
   FdLeakCheck fd_check;
   for (const char* name :
-       {"echo_server", "echo_client", "eof_echo_server", "eof_echo_client", "poem_server",
-        "poem_client", "hello_world", "serve_forever", "run_in_executor"}) {
+       {"echo_server", "echo_client", "echo_client_streams", "eof_echo_server", "eof_echo_client",
+        "poem_server", "poem_client", "hello_world", "serve_forever", "run_in_executor"}) {
     SCOPED_TRACE(name);
     if (!available(Impl::cpp, name)) continue;
     auto child = aiocpp::testing::spawn({example_path(name), "--help"}, true);

@@ -75,7 +75,11 @@ PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
   new (&self->corking_thread) std::thread::id();
   try {
     self->corked = new std::vector<PyObject*>();
-    self->loop = new_event_loop();
+    // Always the selector: on io_uring the Python suites do not pass yet
+    // (python/README.md), so AIOCPP_BACKEND is not followed here.
+    LoopOptions options;
+    options.backend = Backend::selector;
+    self->loop = new_event_loop(options);
   } catch (...) {
     Py_DECREF(self);
     return set_python_error();
