@@ -6,6 +6,30 @@ import subprocess
 from asyncio import unix_events
 
 
+class _SubprocessTransport(unix_events._UnixSubprocessTransport):
+    """asyncio's subprocess transport, waiting for a pipe that is lost
+    before connect_*_pipe has handed it over.
+
+    asyncio's _connect_pipes records each pipe once the coroutine awaiting
+    connect_read_pipe / connect_write_pipe resumes, and asyncio's loop always
+    resumes it before the pipe's first I/O. Here the await returns a few
+    iterations later (the native connect is a C++ task settling a Python
+    future), and a pipe at EOF at once (a child killed as it starts) can be
+    reported lost first: asyncio's bookkeeping would then wait for it
+    forever. The report is held until the pipe is recorded."""
+
+    # Iterations to wait for _connect_pipes to record the pipe (a handful
+    # are enough); past them, asyncio's own handling as is.
+    _LOST_PIPE_RETRIES = 100
+
+    def _pipe_connection_lost(self, fd, exc, retries=_LOST_PIPE_RETRIES):
+        if (self._pipes.get(fd) is None and self._pending_calls is not None
+                and self._loop is not None and retries > 0):
+            self._loop.call_soon(self._pipe_connection_lost, fd, exc, retries - 1)
+            return
+        super()._pipe_connection_lost(fd, exc)
+
+
 class PipeMethods:
 
     async def connect_read_pipe(self, protocol_factory, pipe):
@@ -63,7 +87,7 @@ class PipeMethods:
                 raise RuntimeError("asyncio.get_child_watcher() is not activated, "
                                    "subprocess support is not installed.")
             waiter = self.create_future()
-            transport = unix_events._UnixSubprocessTransport(
+            transport = _SubprocessTransport(
                 self, protocol, command, shell, stdin, stdout, stderr, 0, waiter=waiter,
                 **kwargs)
             watcher.add_child_handler(transport.get_pid(), self._child_exited, transport)
