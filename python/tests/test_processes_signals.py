@@ -61,9 +61,13 @@ class SubprocessTests(LoopTestCase):
             def __init__(self):
                 self.lost = loop.create_future()
 
+            def connection_made(self, transport):
+                # (process_exited may come before subprocess_shell returns)
+                self.transport = transport
+
             def process_exited(self):
                 events.append('process_exited')
-                os.killpg(transport.get_pid(), signal.SIGKILL)  # the grandchild
+                os.killpg(self.transport.get_pid(), signal.SIGKILL)  # the grandchild
 
             def pipe_connection_lost(self, fd, exc):
                 events.append(f'pipe_connection_lost {fd}')
@@ -75,7 +79,6 @@ class SubprocessTests(LoopTestCase):
         loop = self.loop
 
         async def main():
-            nonlocal transport
             transport, protocol = await loop.subprocess_shell(
                 Protocol, 'sleep 30 & exit 3', stdin=None, stdout=subprocess.PIPE, stderr=None,
                 start_new_session=True)
@@ -84,7 +87,6 @@ class SubprocessTests(LoopTestCase):
                                       'connection_lost'])
             self.assertEqual(transport.get_returncode(), 3)
 
-        transport = None
         self.run_async(main())
 
     def test_popen_object_and_arguments(self):
