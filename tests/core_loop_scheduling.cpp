@@ -29,20 +29,6 @@ TEST_F(LoopScheduling, CallSoonRunsCallbacksInFifoOrder) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
 }
 
-// asyncio has one ready queue: from the loop's own thread,
-// call_soon_threadsafe keeps its place among call_soon's callbacks.
-TEST_F(LoopScheduling, CallSoonThreadsafeFromTheLoopKeepsCallSoonOrder) {
-  std::vector<int> order;
-  loop_->call_soon([&] {
-    loop_->call_soon_threadsafe([&] { order.push_back(1); });
-    loop_->call_soon([&] { order.push_back(2); });
-    loop_->call_soon_threadsafe([&] { order.push_back(3); });
-    loop_->call_soon([this] { loop_->stop(); });
-  });
-  run_until_stopped();
-  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
-}
-
 TEST_F(LoopScheduling, CallbacksScheduledDuringAnIterationRunInTheNextOne) {
   std::vector<std::string> order;
   loop_->call_soon([&] {

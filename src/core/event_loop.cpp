@@ -2,8 +2,6 @@
 
 #include "aiocpp/event_loop.hpp"
 
-#include <thread>
-
 #include "core/loop_impl.hpp"
 #include "core/signal_handlers.hpp"
 
@@ -107,13 +105,6 @@ Handle EventLoop::schedule_soon_threadsafe(detail::HandleState* state) {
   state->loop = this;
   state->shared = true;  // the caller's thread and the loop's both hold it
   state->refs = 2;
-  if (impl_->thread_id == std::this_thread::get_id()) {
-    // From a callback of the running loop: in order with call_soon, as in
-    // asyncio's single ready queue (the thread-safe queue would put it
-    // behind what call_soon queued after it).
-    impl_->push_ready(state);
-    return detail::Access::handle(detail::Ref<detail::HandleState>::adopt(state));
-  }
   if (!impl_->threadsafe->push(state)) {
     state->refs = 1;
     detail::Ref<detail::HandleState> discard = detail::Ref<detail::HandleState>::adopt(state);
