@@ -286,6 +286,30 @@ TEST_P(TcpTransportWrite, CloseFlushesTheBufferFirst) {
   }());
 }
 
+// On io_uring the rest of the buffer is a send waiting in the kernel: a
+// close() a few iterations later stops the reading but must let that send
+// finish (a cancelled send lost the tail of the stream).
+TEST_P(TcpTransportWrite, CloseWhileASendWaitsInTheKernelStillFlushes) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    auto pair = co_await connect_pair({}, pause_peer);
+    if (!pair.peer) co_return;
+    Transport& t = *pair.peer->transport;
+    shrink_buffers(t, *pair.transport);
+    const std::string data = pattern(1 << 20, 6);
+    t.write(std::string_view(data).substr(fill_until_buffered(t, data, 0)));
+    EXPECT_GT(t.get_write_buffer_size(), 0u);
+    for (int i = 0; i < 3; ++i) co_await aiocpp::sleep(0);  // the send is submitted and waits
+    t.close();
+    pair.transport->resume_reading();
+    co_await arrives(pair.client->lost, "client connection_lost");
+    EXPECT_TRUE(pair.client->received == data) << pair.client->received.size() << " bytes";
+    co_await arrives(pair.peer->lost, "server connection_lost");
+    EXPECT_FALSE(pair.peer->error) << describe(pair.peer->error);
+    co_await pair.close();
+  }());
+}
+
 TEST_P(TcpTransportWrite, AbortDropsTheBuffer) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {

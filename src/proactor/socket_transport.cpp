@@ -96,13 +96,17 @@ void ProactorSocketTransport::cancel_ops() noexcept {
   if (send_in_flight_) OpsInFlight::cancel(backend_, &send_op_);
 }
 
-// Reading: one receive in flight while the state wants reading.
+// Reading: one receive in flight while the state wants reading. Closing
+// stops it; the send in flight is cancelled only once the connection is lost
+// (abort, a fatal error): a close() still flushes what is buffered.
 void ProactorSocketTransport::update_watching() {
   if (fd_ < 0) return;
   if (wants_reading() && !pending_ && !recv_in_flight_) {
     submit_recv();
-  } else if ((closing_ || conn_lost_) && recv_in_flight_) {
-    cancel_ops();  // the send too, once the connection is lost
+  } else if (conn_lost_) {
+    cancel_ops();
+  } else if (closing_ && recv_in_flight_) {
+    OpsInFlight::cancel(backend_, &recv_op_);
   }
 }
 
