@@ -261,8 +261,9 @@ void ProactorSocketTransport::write(std::string_view data) {
     count_lost_write("socket.send() raised exception.");
     return;
   }
-  if (!send_in_flight_ && buffer_.empty()) {
-    // Try at once, as the selector does: most writes never wait.
+  if (!send_in_flight_ && buffer_.empty() && data.size() >= send_at_once_from) {
+    // A large write: sent at once, from the caller's memory, rather than
+    // copied into the buffer for the ring.
     ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (static_cast<std::size_t>(n) == data.size()) return;
     if (n < 0) {
@@ -291,7 +292,7 @@ void ProactorSocketTransport::writelines(std::span<const std::string_view> chunk
   bool idle = !send_in_flight_ && buffer_.empty();
   for (std::string_view chunk : chunks) buffer_.append(chunk);
   if (buffer_.empty()) return;
-  if (idle) {
+  if (idle && buffer_.size() >= send_at_once_from) {
     // asyncio's writelines is write(b"".join(chunks)): tried at once too.
     ssize_t n = ::send(fd_, buffer_.data(), buffer_.size(), MSG_NOSIGNAL);
     if (n < 0 && !would_block(errno)) {

@@ -133,6 +133,13 @@ class ProactorSocketTransport final : public Transport,
   // and the transport outlives it through ops_.
   ByteBuffer sending_;
   ByteBuffer buffer_;  // written while a send is in flight
+  // A write smaller than this goes through the ring: copied into buffer_,
+  // its send is submitted with the loop's next wait (io_uring_enter), one
+  // system call for every transport's sends and receives where send(2)
+  // would be one per write. As asyncio's proactor transports, its bytes
+  // count in get_write_buffer_size() until the send completes. A larger
+  // write is tried at once, sparing the copy.
+  static constexpr std::size_t send_at_once_from = 16 * 1024;
   // Lifetime: keeps the transport (so its buffers) alive while any
   // operation is in flight, past connection_lost or the loop's close, until
   // the last one's completion.
