@@ -91,68 +91,123 @@ std::any ProactorSocketTransport::get_extra_info(std::string_view name,
 
 // --- operations in flight ----------------------------------------------------------
 
+void ProactorSocketTransport::cancel_recv() noexcept {
+  if (!recv_in_flight_ || recv_cancelling_) return;
+  recv_cancelling_ = true;
+  OpsInFlight::cancel(backend_, &recv_op_);
+}
+
 void ProactorSocketTransport::cancel_ops() noexcept {
-  if (recv_in_flight_) OpsInFlight::cancel(backend_, &recv_op_);
+  cancel_recv();
   if (send_in_flight_) OpsInFlight::cancel(backend_, &send_op_);
 }
 
-// Reading: one receive in flight while the state wants reading. Closing
-// stops it; the send in flight is cancelled only once the connection is lost
-// (abort, a fatal error): a close() still flushes what is buffered.
+// Reading: one receive in flight while the state wants reading. Pausing
+// stops a multishot receive (it would keep taking the ring's buffers);
+// closing stops any. The send in flight is cancelled only once the
+// connection is lost (abort, a fatal error): a close() still flushes what
+// is buffered.
 void ProactorSocketTransport::update_watching() {
   if (fd_ < 0) return;
-  if (wants_reading() && !pending_ && !recv_in_flight_) {
+  if (wants_reading() && pending_.empty() && !recv_in_flight_) {
     submit_recv();
   } else if (conn_lost_) {
     cancel_ops();
-  } else if (closing_ && recv_in_flight_) {
-    OpsInFlight::cancel(backend_, &recv_op_);
+  } else if (closing_ || (paused_ && recv_multishot_)) {
+    cancel_recv();
   }
 }
 
 void ProactorSocketTransport::submit_recv() {
   if (!self_) return;
+  BufferRing* ring = ring_ran_dry_ ? nullptr : backend_.buffer_ring();
   try {
-    // Lifetime: see read_buffer_.
-    backend_.submit(&recv_op_, [this](io_uring_sqe* sqe) {
-      io_uring_prep_recv(sqe, fd_, read_buffer_.get(), read_buffer_size, 0);
-    });
+    if (ring) {
+      // Lifetime: see BufferRing; each completion names the buffer it filled.
+      backend_.submit(&recv_op_, [this](io_uring_sqe* sqe) {
+        io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = BufferRing::group;
+      });
+    } else {
+      if (!own_buffer_) own_buffer_.reset(new char[own_buffer_size]);
+      // Lifetime: see own_buffer_.
+      backend_.submit(&recv_op_, [this](io_uring_sqe* sqe) {
+        io_uring_prep_recv(sqe, fd_, own_buffer_.get(), own_buffer_size, 0);
+      });
+    }
   } catch (...) {
     fatal_error(std::current_exception(), "Fatal error: could not read from the socket");
     return;
   }
+  ring_ran_dry_ = false;
+  recv_multishot_ = ring != nullptr;
   recv_in_flight_ = true;
+  recv_cancelling_ = false;
   ops_.started(self_);
 }
 
-void ProactorSocketTransport::recv_done(int res) {
-  recv_in_flight_ = false;
+void ProactorSocketTransport::recv_done(int res, std::uint32_t flags) {
+  const bool last = !(flags & IORING_CQE_F_MORE);
+  Received r{
+      res, (flags & IORING_CQE_F_BUFFER) ? static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT) : -1};
+  if (last) {
+    recv_in_flight_ = false;
+    recv_cancelling_ = false;
+  }
   if (closing_ || conn_lost_ || fd_ < 0 || res == -ECANCELED) {
-    // Stopped reading: what came is dropped, as a closing transport's is.
+    give_back(r);  // stopped reading: what came is dropped, as a closing transport's is
+  } else if (res == -ENOBUFS) {
+    // The ring is empty (other connections hold its buffers until their
+    // protocols have seen them): read once into a buffer of our own.
+    ring_ran_dry_ = true;
   } else if (res == -EAGAIN || res == -EINTR) {
-    update_watching();
+    // Nothing yet: asked again below.
   } else if (res < 0) {
     fatal_error(std::make_exception_ptr(os_error(-res, "recv")),
                 "Fatal read error on socket transport");
-  } else if (paused_) {
+  } else if (paused_ || !pending_.empty()) {
     // asyncio's proactor keeps what came while paused (and an EOF, as 0
     // bytes) for resume_reading.
-    pending_ = static_cast<std::size_t>(res) + 1;
-  } else if (res == 0) {
-    on_eof();
+    pending_.push_back(r);
   } else {
-    deliver(static_cast<std::size_t>(res));
-    update_watching();
+    received(r);
   }
-  ops_.finished();
+  if (last) {
+    update_watching();
+    ops_.finished();  // may free this
+  }
 }
 
-void ProactorSocketTransport::deliver(std::size_t n) {
+void ProactorSocketTransport::received(Received r) {
+  if (r.res == 0) {
+    give_back(r);
+    on_eof();
+    return;
+  }
+  BufferRing* ring = backend_.buffer_ring();
+  const char* data =
+      r.buffer >= 0 && ring ? ring->data(static_cast<unsigned>(r.buffer)) : own_buffer_.get();
+  deliver(data, static_cast<std::size_t>(r.res));
+  give_back(r);
+}
+
+void ProactorSocketTransport::give_back(Received r) noexcept {
+  if (r.buffer < 0) return;
+  if (BufferRing* ring = backend_.buffer_ring()) ring->give_back(static_cast<unsigned>(r.buffer));
+}
+
+void ProactorSocketTransport::give_back_pending() noexcept {
+  for (Received r : pending_) give_back(r);
+  pending_.clear();
+}
+
+void ProactorSocketTransport::deliver(const char* data, std::size_t n) {
   if (buffered_) {
-    deliver_buffered(n);
+    deliver_buffered(data, n);
   } else if (stream_) {
     try {
-      stream_->data_received(std::string_view(read_buffer_.get(), n));
+      stream_->data_received(std::string_view(data, n));
     } catch (...) {
       fatal_error(std::current_exception(), "Fatal error: protocol.data_received() call failed.");
     }
@@ -166,11 +221,10 @@ void ProactorSocketTransport::deliver(std::size_t n) {
   }
 }
 
-// The kernel wrote into our buffer (a protocol's may be gone before a
+// The kernel wrote into a buffer of ours (a protocol's may be gone before a
 // cancelled receive completes): copied into the protocol's, as much at a
 // time as get_buffer() offers.
-void ProactorSocketTransport::deliver_buffered(std::size_t n) {
-  const char* data = read_buffer_.get();
+void ProactorSocketTransport::deliver_buffered(const char* data, std::size_t n) {
   while (n > 0 && !conn_lost_ && buffered_) {
     std::span<char> target;
     try {
@@ -226,13 +280,16 @@ void ProactorSocketTransport::on_eof() {
 
 void ProactorSocketTransport::pause_reading() {
   if (!is_reading()) return;
-  paused_ = true;  // the receive in flight stays; its bytes wait (pending_)
+  paused_ = true;
+  // A single receive in flight stays (its bytes wait in pending_); a
+  // multishot one is cancelled.
+  update_watching();
 }
 
 void ProactorSocketTransport::resume_reading() {
   if (closing_ || !paused_) return;
   paused_ = false;
-  if (pending_) {
+  if (!pending_.empty()) {
     loop_.loop.call_soon([this, keep = self_] { deliver_pending(); });
   } else {
     update_watching();
@@ -240,14 +297,12 @@ void ProactorSocketTransport::resume_reading() {
 }
 
 void ProactorSocketTransport::deliver_pending() {
-  std::size_t pending = pending_;
-  pending_ = 0;
-  if (!pending || closing_ || conn_lost_) return;
-  if (pending == 1) {
-    on_eof();
-  } else {
-    deliver(pending - 1);
+  while (!pending_.empty() && !paused_ && !closing_ && !conn_lost_) {
+    Received r = pending_.front();
+    pending_.erase(pending_.begin());
+    received(r);
   }
+  if (closing_ || conn_lost_) give_back_pending();
   update_watching();
 }
 
@@ -372,6 +427,7 @@ void ProactorSocketTransport::drop_write_buffer() noexcept {
 // --- the end -------------------------------------------------------------------------
 
 void ProactorSocketTransport::close_descriptor() noexcept {
+  give_back_pending();
   if (fd_ < 0) return;
   cancel_ops();
   backend_.close_claimed(fd_);

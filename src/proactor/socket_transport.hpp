@@ -1,10 +1,12 @@
 #pragma once
 // The proactor's stream socket transport (asyncio's
-// _ProactorSocketTransport): one receive always in flight into a buffer the
-// transport owns, and the write buffer handed to the kernel by a send whose
-// bytes stay untouched until it completes.
+// _ProactorSocketTransport): one receive always in flight while reading (a
+// multishot receive into the loop's buffer ring, or, without one, a receive
+// into a buffer of the transport's own), and the write buffer handed to the
+// kernel by a send whose bytes stay untouched until it completes.
 
 #include <memory>
+#include <vector>
 
 #include "aiocpp/transports.hpp"
 #include "core/byte_buffer.hpp"
@@ -72,7 +74,13 @@ class ProactorSocketTransport final : public Transport,
   // The two operations a transport keeps in flight, each completing here.
   struct RecvOp final : Completion {
     ProactorSocketTransport* owner;
-    void complete(int res, std::uint32_t) override { owner->recv_done(res); }
+    void complete(int res, std::uint32_t flags) override { owner->recv_done(res, flags); }
+  };
+  // One receive's result: bytes (or 0 for EOF) and where they are: a buffer
+  // of the loop's ring, or (`buffer` < 0) own_buffer_.
+  struct Received {
+    int res;
+    int buffer;
   };
   struct SendOp final : Completion {
     ProactorSocketTransport* owner;
@@ -95,13 +103,17 @@ class ProactorSocketTransport final : public Transport,
 
   void submit_recv();
   void submit_send();
-  void recv_done(int res);
+  void recv_done(int res, std::uint32_t flags);
   void send_done(int res);
-  void deliver(std::size_t n);
-  void deliver_buffered(std::size_t n);
+  void received(Received r);
+  void deliver(const char* data, std::size_t n);
+  void deliver_buffered(const char* data, std::size_t n);
   void deliver_pending();
+  void give_back(Received r) noexcept;
+  void give_back_pending() noexcept;
   void on_eof();
   void cancel_ops() noexcept;
+  void cancel_recv() noexcept;
   bool wants_reading() const noexcept {
     return started_reading_ && !paused_ && !closing_ && !read_eof_ && conn_lost_ == 0;
   }
@@ -114,6 +126,9 @@ class ProactorSocketTransport final : public Transport,
   RecvOp recv_op_;
   SendOp send_op_;
   bool recv_in_flight_ = false;
+  bool recv_multishot_ = false;   // the receive in flight picks from the ring
+  bool ring_ran_dry_ = false;     // the next receive uses own_buffer_ once
+  bool recv_cancelling_ = false;  // a cancellation of it is on its way
   bool send_in_flight_ = false;
   bool started_reading_ = false;
   bool eof_ = false;       // write_eof() was called
@@ -121,13 +136,16 @@ class ProactorSocketTransport final : public Transport,
   bool paused_ = false;
   bool send_dropped_ = false;  // abort(): the bytes in flight no longer count
   bool sendfile_running_ = false;
-  // Bytes received while reading was paused: delivered on resume_reading.
-  std::size_t pending_ = 0;
-  // Lifetime: the kernel writes into read_buffer_ from a receive's
-  // submission to its completion; the transport outlives it through
-  // ops_.
-  static constexpr std::size_t read_buffer_size = 64 * 1024;
-  std::unique_ptr<char[]> read_buffer_{new char[read_buffer_size]};
+  // What came while reading was paused (a multishot receive may bring
+  // several before its cancellation lands): delivered in order on
+  // resume_reading. Lifetime: ring buffers listed here are the transport's
+  // until delivered or given back (give_back_pending).
+  std::vector<Received> pending_;
+  // Lifetime: the kernel writes into own_buffer_ from a single receive's
+  // submission to its completion; the transport outlives it through ops_.
+  // Made at the first receive that needs it (no ring, or the ring ran dry).
+  static constexpr std::size_t own_buffer_size = 64 * 1024;
+  std::unique_ptr<char[]> own_buffer_;
   // Lifetime: the kernel reads sending_ from a send's submission to its
   // completion; nothing appends to it meanwhile (writes go to buffer_),
   // and the transport outlives it through ops_.

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/loop_impl.hpp"
@@ -88,6 +89,9 @@ UringBackend::UringBackend(LoopImpl& loop) : loop_(loop) {
   }
   wakeup_read_ = std::make_unique<WakeupRead>(*this);
   wakeup_read_->arm();
+  // AIOCPP_URING_BUFFER_RING=0 leaves it out: tests and benchmarks compare.
+  const char* use_ring = std::getenv("AIOCPP_URING_BUFFER_RING");
+  if (!use_ring || std::strcmp(use_ring, "0") != 0) (void)buffer_ring_.setup(ring_);
 }
 
 UringBackend::~UringBackend() { close(); }
@@ -216,6 +220,7 @@ void UringBackend::close() noexcept {
   auto watchers = std::move(fd_watchers_);
   fd_watchers_.clear();
   watchers.clear();
+  buffer_ring_.teardown(ring_, in_flight_ == 0);
   if (in_flight_ == 0) {
     io_uring_queue_exit(&ring_);
     wakeup_read_.reset();

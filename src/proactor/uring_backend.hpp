@@ -12,6 +12,7 @@
 
 #include "core/backend.hpp"
 #include "proactor/availability.hpp"
+#include "proactor/buffer_ring.hpp"
 #include "proactor/completion.hpp"
 
 namespace aiocpp::detail {
@@ -92,6 +93,10 @@ class UringBackend final : public IoBackend {
   // flight: the descriptor can go before they complete.
   void close_claimed(int& fd) noexcept;
 
+  // The pool multishot receives pick their buffers from; null when the
+  // kernel has none to offer (receives then use their own buffers).
+  BufferRing* buffer_ring() noexcept { return buffer_ring_.ready() ? &buffer_ring_ : nullptr; }
+
   LoopImpl& loop() noexcept { return loop_; }
   bool closed() const noexcept { return closed_; }
 
@@ -116,6 +121,7 @@ class UringBackend final : public IoBackend {
   // its thread-safe queue's lock and never once it has closed.
   int wakeup_fd_ = -1;
   std::unique_ptr<WakeupRead> wakeup_read_;
+  BufferRing buffer_ring_;
   std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
   std::unordered_map<int, std::shared_ptr<FdWatcher>> fd_watchers_;
   std::unordered_map<int, int> claimed_;
