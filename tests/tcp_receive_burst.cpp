@@ -1,7 +1,8 @@
 // Many connections' bytes arriving at once. On io_uring each multishot
-// receive takes a buffer from the loop's ring of 256; the connections that
-// find it empty (ENOBUFS) read once into a buffer of their own. On both
-// backends every connection gets all of its bytes, in order, exactly once.
+// receive takes its bytes from the loop's ring of buffers (4 MiB); the
+// connections that find it empty (ENOBUFS) read once into a buffer of their
+// own. On both backends every connection gets all of its bytes, in order,
+// exactly once.
 
 #include "tcp_helpers.hpp"
 
@@ -10,8 +11,8 @@ using aiocpp::testing::FdLeakCheck;
 
 namespace {
 
-constexpr int kConnections = 400;  // more than the ring's 256 buffers
-constexpr std::size_t kMessage = 3000;
+constexpr int kConnections = 400;
+constexpr std::size_t kMessage = 16 * 1024;  // 400 of them: more than the ring's 4 MiB
 
 // Connection i's bytes: its number, then a pattern.
 std::string message(std::size_t i) {

@@ -149,8 +149,8 @@ void ProactorSocketTransport::submit_recv() {
 
 void ProactorSocketTransport::recv_done(int res, std::uint32_t flags) {
   const bool last = !(flags & IORING_CQE_F_MORE);
-  Received r{
-      res, (flags & IORING_CQE_F_BUFFER) ? static_cast<int>(flags >> IORING_CQE_BUFFER_SHIFT) : -1};
+  BufferRing* ring = backend_.buffer_ring();
+  Received r{res, ring ? ring->take(res, flags) : BufferRing::Slice{}};
   if (last) {
     recv_in_flight_ = false;
     recv_cancelling_ = false;
@@ -186,15 +186,14 @@ void ProactorSocketTransport::received(Received r) {
     return;
   }
   BufferRing* ring = backend_.buffer_ring();
-  const char* data =
-      r.buffer >= 0 && ring ? ring->data(static_cast<unsigned>(r.buffer)) : own_buffer_.get();
+  const char* data = r.slice.buffer >= 0 && ring ? ring->data(r.slice) : own_buffer_.get();
   deliver(data, static_cast<std::size_t>(r.res));
   give_back(r);
 }
 
 void ProactorSocketTransport::give_back(Received r) noexcept {
-  if (r.buffer < 0) return;
-  if (BufferRing* ring = backend_.buffer_ring()) ring->give_back(static_cast<unsigned>(r.buffer));
+  if (r.slice.buffer < 0) return;
+  if (BufferRing* ring = backend_.buffer_ring()) ring->release(r.slice);
 }
 
 void ProactorSocketTransport::give_back_pending() noexcept {

@@ -76,11 +76,11 @@ class ProactorSocketTransport final : public Transport,
     ProactorSocketTransport* owner;
     void complete(int res, std::uint32_t flags) override { owner->recv_done(res, flags); }
   };
-  // One receive's result: bytes (or 0 for EOF) and where they are: a buffer
-  // of the loop's ring, or (`buffer` < 0) own_buffer_.
+  // One receive's result: bytes (or 0 for EOF) and where they are: a slice
+  // of the loop's ring, or (no slice) own_buffer_.
   struct Received {
     int res;
-    int buffer;
+    BufferRing::Slice slice;
   };
   struct SendOp final : Completion {
     ProactorSocketTransport* owner;
@@ -138,8 +138,8 @@ class ProactorSocketTransport final : public Transport,
   bool sendfile_running_ = false;
   // What came while reading was paused (a multishot receive may bring
   // several before its cancellation lands): delivered in order on
-  // resume_reading. Lifetime: ring buffers listed here are the transport's
-  // until delivered or given back (give_back_pending).
+  // resume_reading. Lifetime: ring slices listed here are the transport's
+  // until delivered or released (give_back_pending).
   std::vector<Received> pending_;
   // Lifetime: the kernel writes into own_buffer_ from a single receive's
   // submission to its completion; the transport outlives it through ops_.
