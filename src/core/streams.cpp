@@ -72,6 +72,14 @@ void StreamReader::discard(std::size_t n) {
 }
 
 void StreamReader::take(std::size_t n, std::string& out) {
+  if (start_ == 0 && n == buffer_.size() && out.capacity() >= n) {
+    // All that is buffered, into a string that could hold it (a caller's
+    // reused string): trade buffers instead of copying. The reader keeps a
+    // buffer of at least this capacity, so neither side allocates later.
+    out.swap(buffer_);
+    buffer_.clear();
+    return;
+  }
   out.assign(buffer_.data() + start_, n);
   discard(n);
 }
