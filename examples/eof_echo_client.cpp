@@ -34,13 +34,7 @@ const std::vector<std::string> MESSAGES = {
     "in parts.",
 };
 
-// logging.getLogger(name).debug(message) with format '%(name)s: %(message)s' on stderr.
-struct Log {
-  std::string name;
-  void debug(const std::string& message) const {
-    std::cerr << name << ": " << message << std::endl;
-  }
-};
+using examples::Log;
 
 const Log log_main{"main"};
 

@@ -33,14 +33,7 @@
 
 namespace {
 
-// logging.getLogger(name).debug(message) with format '%(name)s: %(message)s' on stderr.
-struct Log {
-  std::string name;
-  void debug(const std::string& message) const {
-    std::cerr << name << ": " << message << std::endl;
-  }
-  void error(const std::string& message) const { debug(message); }
-};
+using examples::Log;
 
 const Log log_main{"main"};
 

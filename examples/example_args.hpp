@@ -6,7 +6,8 @@
 //    py_decode (bytes.decode()), py_repr (repr of a str), py_bytes_repr
 //    (repr of a bytes), py_error_str (str() of an exception);
 //  - StopSignals: SIGINT / SIGTERM stop a server cleanly through
-//    call_soon_threadsafe.
+//    call_soon_threadsafe;
+//  - Log: seed 002's logging, '%(name)s: %(message)s' on stderr.
 
 #include <pthread.h>
 #include <signal.h>
@@ -59,7 +60,7 @@ inline aiocpp::EventLoop& event_loop(const Args& args) {
 // the proactor's name (here, which backend the loop got).
 inline const char* loop_debug_line(const aiocpp::EventLoop& loop) {
   return loop.backend() == aiocpp::Backend::io_uring ? "Using proactor: IoUringProactor"
-                                                      : "Using selector: EpollSelector";
+                                                     : "Using selector: EpollSelector";
 }
 
 // A further --NAME VALUE option of one program (the TLS examples' --cert,
@@ -424,5 +425,15 @@ inline std::optional<std::string> input(std::string_view prompt) {
   py_decode(line);  // stdin is UTF-8 text: throws on anything else, as input() does
   return line;
 }
+
+// logging.getLogger(name) with seed 002's format '%(name)s: %(message)s' on
+// stderr, at DEBUG level (every level prints the same way).
+struct Log {
+  std::string name;
+  void debug(const std::string& message) const {
+    std::cerr << name << ": " << message << std::endl;
+  }
+  void error(const std::string& message) const { debug(message); }
+};
 
 }  // namespace examples

@@ -487,21 +487,32 @@ TEST_P(EchoSeed, TheStreamsTwinOfTheClientExchangesHelloWorld) {
 INSTANTIATE_TEST_SUITE_P(Pairs, EchoSeed, on_every_backend(kPairs),
                          (name_on_backend<Pair, pair_name>));
 
-class EofEchoSeed : public OnBackend<Pair> {};
+class EofEchoSeed : public OnBackend<Pair> {
+ protected:
+  // The pair's server against `client_program` run as `client`.
+  void echo_until_eof(Impl client, const std::string& client_program) {
+    FdLeakCheck fd_check;
+    SKIP_UNLESS_AVAILABLE(param().server, "eof_echo_server");
+    SKIP_UNLESS_AVAILABLE(client, client_program);
+    RunningServer server = start_server(param().server, "eof_echo_server", backend(), kStartingUp);
+    ASSERT_NE(server.port, 0);
 
-TEST_P(EofEchoSeed, EchoesUntilEof) {
-  FdLeakCheck fd_check;
-  SKIP_UNLESS_AVAILABLE(param().server, "eof_echo_server");
-  SKIP_UNLESS_AVAILABLE(param().client, "eof_echo_client");
-  RunningServer server = start_server(param().server, "eof_echo_server", backend(), kStartingUp);
-  ASSERT_NE(server.port, 0);
+    Finished finished = run_client(client, client_program, backend(), server.port);
+    EXPECT_TRUE(exited_cleanly(finished.status)) << describe_status(finished.status);
+    check_eof_client_output(finished.output, loop_line(client, backend()));
 
-  Finished client = run_client(param().client, "eof_echo_client", backend(), server.port);
-  EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
-  check_eof_client_output(client.output, loop_line(param().client, backend()));
+    EXPECT_TRUE(server.output->wait_for(": closing\n"));
+    check_eof_server_output(server.stop(), param().server, loop_line(param().server, backend()));
+  }
+};
 
-  EXPECT_TRUE(server.output->wait_for(": closing\n"));
-  check_eof_server_output(server.stop(), param().server, loop_line(param().server, backend()));
+TEST_P(EofEchoSeed, EchoesUntilEof) { echo_until_eof(param().client, "eof_echo_client"); }
+
+// eof_echo_client's streams twin (open_connection, write_eof, reader.read)
+// against the same servers: the same log, so the same bytes and EOFs.
+TEST_P(EofEchoSeed, TheStreamsTwinOfTheClientEchoesUntilEof) {
+  if (param().client != Impl::cpp) GTEST_SKIP() << "the twin is a C++ client";
+  echo_until_eof(Impl::cpp, "eof_echo_client_streams");
 }
 
 INSTANTIATE_TEST_SUITE_P(Pairs, EofEchoSeed, on_every_backend(kPairs),
@@ -539,25 +550,35 @@ class PoemSeed : public OnBackend<PoemCase> {
   void SetUp() override {
     skip_unless(param().server == Impl::cpp ? Feature::pipes : Feature::stream_sockets);
   }
+
+  // The case's server against `client_program` run as `client`.
+  void recite(Impl client, const std::string& client_program) {
+    FdLeakCheck fd_check;
+    const PoemCase& c = param();
+    SKIP_UNLESS_AVAILABLE(c.server, "poem_server");
+    SKIP_UNLESS_AVAILABLE(client, client_program);
+    bool server_answers = c.ending == PoemEnding::client_stdin_ends;
+    RunningServer server =
+        start_server(c.server, "poem_server", backend(), kServingOn, server_answers ? "bye\n" : "");
+    ASSERT_NE(server.port, 0);
+
+    Finished finished = run_client(client, client_program, backend(), server.port, "再见\n");
+    EXPECT_TRUE(exited_cleanly(finished.status)) << describe_status(finished.status);
+    EXPECT_EQ(finished.output, poem_client_output(c.ending));
+
+    // The client is done, so the server has printed its last words: wait for them.
+    EXPECT_TRUE(server.output->wait_for(server_answers ? "Send: 'bye'\n" : "input the message:"));
+    EXPECT_EQ(normalize(server.stop()), poem_server_output(c.ending));
+  }
 };
 
-TEST_P(PoemSeed, RecitesThePoem) {
-  FdLeakCheck fd_check;
-  const PoemCase& c = param();
-  SKIP_UNLESS_AVAILABLE(c.server, "poem_server");
-  SKIP_UNLESS_AVAILABLE(c.client, "poem_client");
-  bool server_answers = c.ending == PoemEnding::client_stdin_ends;
-  RunningServer server =
-      start_server(c.server, "poem_server", backend(), kServingOn, server_answers ? "bye\n" : "");
-  ASSERT_NE(server.port, 0);
+TEST_P(PoemSeed, RecitesThePoem) { recite(param().client, "poem_client"); }
 
-  Finished client = run_client(c.client, "poem_client", backend(), server.port, "再见\n");
-  EXPECT_TRUE(exited_cleanly(client.status)) << describe_status(client.status);
-  EXPECT_EQ(client.output, poem_client_output(c.ending));
-
-  // The client is done, so the server has printed its last words: wait for them.
-  EXPECT_TRUE(server.output->wait_for(server_answers ? "Send: 'bye'\n" : "input the message:"));
-  EXPECT_EQ(normalize(server.stop()), poem_server_output(c.ending));
+// poem_client's streams twin (open_connection, reader.read) in the same
+// cases: the same lines printed, so the same bytes on the wire.
+TEST_P(PoemSeed, TheStreamsTwinOfTheClientRecitesThePoem) {
+  if (param().client != Impl::cpp) GTEST_SKIP() << "the twin is a C++ client";
+  recite(Impl::cpp, "poem_client_streams");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, PoemSeed, on_every_backend(kPoemCases),
@@ -623,15 +644,14 @@ TEST_P(InteropWire, EofEchoServerAnswersEofWithEof) {
   server.stop();
 }
 
-TEST_P(InteropWire, EofEchoClientSendsMessagesThenEof) {
-  FdLeakCheck fd_check;
-  SKIP_UNLESS_AVAILABLE(Impl::cpp, "eof_echo_client");
+// The seed 002 client `name` (the protocol one or its streams twin) against
+// a plain socket: the three messages, then its EOF; it closes after ours.
+void check_eof_client_on_the_wire(const std::string& name, Backend backend) {
   int port = 0;
   Fd listener = listen_on_loopback(port);
-  auto child =
-      aiocpp::testing::spawn(command(Impl::cpp, "eof_echo_client", backend(),
-                                     {"--host", "127.0.0.1", "--port", std::to_string(port)}),
-                             true);
+  auto child = aiocpp::testing::spawn(
+      command(Impl::cpp, name, backend, {"--host", "127.0.0.1", "--port", std::to_string(port)}),
+      true);
   feed_stdin(*child, "");
   Output output(*child);
   {
@@ -649,7 +669,19 @@ TEST_P(InteropWire, EofEchoClientSendsMessagesThenEof) {
   EXPECT_TRUE(output.read_to_eof());
   int status = child->wait();
   EXPECT_TRUE(exited_cleanly(status)) << describe_status(status);
-  check_eof_client_output(output.text(), loop_line(Impl::cpp, backend()));
+  check_eof_client_output(output.text(), loop_line(Impl::cpp, backend));
+}
+
+TEST_P(InteropWire, EofEchoClientSendsMessagesThenEof) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "eof_echo_client");
+  check_eof_client_on_the_wire("eof_echo_client", backend());
+}
+
+TEST_P(InteropWire, EofEchoClientStreamsTwinSendsMessagesThenEof) {
+  FdLeakCheck fd_check;
+  SKIP_UNLESS_AVAILABLE(Impl::cpp, "eof_echo_client_streams");
+  check_eof_client_on_the_wire("eof_echo_client_streams", backend());
 }
 
 TEST_P(InteropWire, PoemServerAnswersEachLine) {

@@ -7,8 +7,13 @@
 // and must be 0: the reads complete without a coroutine frame, a wait
 // reuses a recycled waiter future, and the strings keep their capacity.
 // The read that returns a new string (readexactly(n)) is counted too: it
-// allocates the string the caller asked for and nothing else.
+// allocates the string the caller asked for and nothing else. Last, the
+// paused path of drain(): a writer faster than its reader waits in drain()
+// for resume_writing every message, and that allocates nothing either.
 
+#include <sys/socket.h>
+
+#include <any>
 #include <memory>
 #include <string>
 
@@ -106,6 +111,107 @@ TEST_P(PerfStreamsZeroAlloc, ReturningReadAllocatesOnlyTheStringItReturns) {
   if (result.counts.allocations != counted_round_trips) print_first_stack();
   EXPECT_EQ(result.counts.allocations, static_cast<std::size_t>(counted_round_trips))
       << "one allocation per round trip: the returned string";
+}
+
+// --- drain() while the transport is paused ---------------------------------------------
+
+// Each request (one byte) is answered with a message far larger than the
+// server's high-water mark, through socket buffers made small: the write
+// leaves most of the message in the transport's buffer, the transport pauses
+// and drain() waits until the client (the slow reader) has taken enough.
+// Below ByteBuffer::kept_capacity (256 KiB), which a transport's write
+// buffer keeps: a larger burst is given back, and then allocated again.
+constexpr long big_message_size = 192 * 1024;
+constexpr std::size_t high_water = 64 * 1024;
+constexpr int paused_warmup_rounds = 20;
+constexpr int paused_counted_rounds = 200;
+
+// Fixed SO_SNDBUF / SO_RCVBUF (no autotuning), far below a message: the
+// kernel cannot take a whole one. (A few KiB would do too, but such small
+// TCP windows stall on delayed acknowledgements.)
+void shrink_socket_buffers(const StreamWriter& writer) {
+  auto sock = std::any_cast<aiocpp::TransportSocket>(writer.get_extra_info("socket"));
+  int size = 16 * 1024;
+  setsockopt(sock.fileno(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  setsockopt(sock.fileno(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
+struct PausedResult {
+  Counts counts;
+  int paused_drains = 0;  // answers after which the transport was paused
+  bool corrupt = false;
+};
+
+Task<void> answer_big(std::shared_ptr<StreamReader> reader, std::shared_ptr<StreamWriter> writer,
+                      PausedResult& result) {
+  shrink_socket_buffers(*writer);
+  writer->transport().set_write_buffer_limits(high_water, high_water / 4);
+  std::string message(big_message_size, 'x'), request;
+  try {
+    for (;;) {
+      co_await reader->readexactly(1, request);
+      writer->write(message);
+      if (writer->transport().get_write_buffer_size() > high_water) ++result.paused_drains;
+      co_await writer->drain();
+    }
+  } catch (const aiocpp::IncompleteReadError&) {
+    // The client closed.
+  }
+  writer->close();
+}
+
+Task<void> request_big(StreamReader& reader, StreamWriter& writer, int rounds, bool count,
+                       PausedResult& result) {
+  std::string answer;
+  for (int i = 0; i < rounds; ++i) {
+    if (count && i == 1) {
+      start_counting();
+      result.paused_drains = 0;
+    }
+    writer.write("?");
+    co_await writer.drain();
+    co_await reader.readexactly(big_message_size, answer);
+    if (answer.size() != static_cast<std::size_t>(big_message_size) ||
+        answer.find_first_not_of('x') != std::string::npos) {
+      result.corrupt = true;
+    }
+  }
+  if (count) result.counts = stop_counting();
+}
+
+Task<PausedResult> paused_drain_allocations() {
+  PausedResult result;
+  auto client_connected = [&result](std::shared_ptr<StreamReader> reader,
+                                    std::shared_ptr<StreamWriter> writer) {
+    return answer_big(std::move(reader), std::move(writer), result);
+  };
+  std::shared_ptr<aiocpp::Server> server =
+      co_await aiocpp::start_server(client_connected, "127.0.0.1", 0);
+  int port = server->sockets().at(0).getsockname().port();
+  aiocpp::Streams streams = co_await aiocpp::open_connection("127.0.0.1", port);
+  shrink_socket_buffers(*streams.writer);
+
+  co_await request_big(*streams.reader, *streams.writer, paused_warmup_rounds, false, result);
+  co_await request_big(*streams.reader, *streams.writer, paused_counted_rounds + 1, true, result);
+
+  streams.writer->close();
+  co_await streams.writer->wait_closed();
+  server->close();
+  co_await server->wait_closed();
+  co_return result;
+}
+
+TEST_P(PerfStreamsZeroAlloc, DrainWhilePausedMakesNoAllocation) {
+  aiocpp::testing::FdLeakCheck fd_check;
+  PausedResult result = run_bounded(paused_drain_allocations(), 30.0);
+  EXPECT_FALSE(result.corrupt) << "the client did not read the bytes the server wrote";
+  // Every counted answer paused the transport: the test measures the
+  // paused path, not the fast one.
+  EXPECT_EQ(result.paused_drains, paused_counted_rounds);
+  if (result.counts.allocations != 0) print_first_stack();
+  EXPECT_EQ(result.counts.allocations, 0u)
+      << "heap allocations in " << paused_counted_rounds << " drain() calls that waited "
+      << "(the first one's stack is on stderr)";
 }
 
 }  // namespace

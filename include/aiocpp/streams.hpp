@@ -210,23 +210,32 @@ class StreamWriter {
   Task<void> wait_closed();
 
   // What drain() returns: ready at once (no allocation) while the transport
-  // is not paused and nothing failed; otherwise a task that waits.
+  // is not paused and nothing failed. While it is paused, the task waits on
+  // a waiter future registered with the protocol (recycled: no allocation
+  // either). What is rarer (a reader error, a closing transport, a lost
+  // connection) runs as a task that may allocate.
   class DrainAwaiter {
    public:
     explicit DrainAwaiter(StreamWriter& writer) : writer_(writer) {}
+    DrainAwaiter(const DrainAwaiter&) = delete;
+    DrainAwaiter& operator=(const DrainAwaiter&) = delete;
+    ~DrainAwaiter() { leave_protocol(); }
     bool await_ready();
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiter) {
-      awaiter_.emplace(*slow_);
-      return awaiter_->await_suspend(waiter);
-    }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiter);
     void await_resume() {
-      if (awaiter_) awaiter_->await_resume();
+      if (awaiter_ || paused_) finish_wait();  // (nothing to do when ready at once)
     }
 
    private:
+    void finish_wait();
+    void leave_protocol() noexcept;
+
     StreamWriter& writer_;
     std::optional<Task<void>> slow_;
     std::optional<Task<void>::Awaiter> awaiter_;
+    std::optional<Future<void>> paused_;  // the waiter the protocol wakes
+    std::uint64_t paused_id_ = 0;         // its registration, 0 once removed
+    detail::TaskBase* task_ = nullptr;    // the task that waits on it
   };
   // Waits until the transport's write buffer is below its low-water mark.
   // Throws the reader's exception, or ConnectionResetError (a system_error)

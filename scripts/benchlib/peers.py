@@ -14,6 +14,7 @@ PEERS = [
     ("raw_io_uring", "raw io_uring (floor)", ("bin", "peer_raw_io_uring")),
     ("libuv", "libuv", ("bin", "peer_libuv")),
     ("asio", "Asio", ("bin", "peer_asio")),
+    ("asio_coro", "Asio coroutines", ("bin", "peer_asio_coro")),
     ("aiocpp_protocol", "aiocpp Protocol", ("bin", "peer_aiocpp_protocol")),
     ("aiocpp_buffered", "aiocpp BufferedProtocol", ("bin", "peer_aiocpp_buffered")),
     ("aiocpp_streams", "aiocpp streams", ("bin", "peer_aiocpp_streams")),

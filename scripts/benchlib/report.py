@@ -113,6 +113,11 @@ TLS_FLOOR, TLS_CPU_LIMIT = "raw_openssl_epoll", 1.05  # aiocpp TLS ÷ raw OpenSS
 CONTENDERS = ("libuv", "asio")  # whose requests/s aiocpp's must not fall below
 # The streams echo's CPU per request ÷ the Protocol echo's (issue 14).
 STREAMS_DUEL, STREAMS_CPU_LIMIT = ("aiocpp_protocol", "aiocpp_streams"), 1.10
+# The streams echo's requests/s must not fall below Asio's coroutine echo's (issue 14).
+STREAMS_CONTENDERS = ("asio_coro",)
+# (aiocpp server, contender) pairs that rps_table compares cell by cell.
+RPS_PAIRS = [("aiocpp_protocol", c) for c in CONTENDERS] + \
+    [("aiocpp_streams", c) for c in STREAMS_CONTENDERS]
 TLS_CONTENDERS = ("asio_tls",)  # the same for aiocpp's TLS echo (the duels)
 
 
@@ -156,7 +161,7 @@ def duel_verdict(d):
     (the control); anything else, an earlier build: a difference in CPU."""
     if d["a"] == d["b"]:
         return "(control)"
-    if d["a"] in CONTENDERS + TLS_CONTENDERS:
+    if d["a"] in CONTENDERS + TLS_CONTENDERS + STREAMS_CONTENDERS:
         return "req/s " + stats.not_below(d["rps_ratio"], 1.0)
     limits = {FLOOR: CPU_LIMIT, URING_FLOOR: URING_CPU_LIMIT, TLS_FLOOR: TLS_CPU_LIMIT}
     limit = STREAMS_CPU_LIMIT if (d["a"], d["b"]) == STREAMS_DUEL else limits.get(d["a"])
@@ -189,15 +194,13 @@ def paired_ratios(mine, theirs):
     return [m / t for m, t in zip(mine, theirs) if m and t]
 
 
-def rps_table(cells, mine="aiocpp_protocol"):
-    """aiocpp's requests/s ÷ libuv's and Asio's, round by round, with the verdict."""
-    lines = ["| size | conns | aiocpp ÷ | median | interval | verdict |",
+def rps_table(cells):
+    """aiocpp's requests/s ÷ its contenders' (RPS_PAIRS), round by round, with the verdict."""
+    lines = ["| size | conns | aiocpp server ÷ contender | median | interval | verdict |",
              "| ---: | ---: | --- | ---: | --- | --- |"]
     for (size, conns), by in sorted(cells.items()):
-        if mine not in by or "error" in by[mine]:
-            continue
-        for other in CONTENDERS:
-            if other not in by or "error" in by[other]:
+        for mine, other in RPS_PAIRS:
+            if any(n not in by or "error" in by[n] for n in (mine, other)):
                 continue
             ratios = paired_ratios(by[mine]["samples_requests_per_s"], by[other]["samples_requests_per_s"])
             iv = stats.median_interval(ratios)
@@ -205,8 +208,8 @@ def rps_table(cells, mine="aiocpp_protocol"):
             verdict = stats.not_below(iv, 1.0)
             if verdict == "below":
                 verdict = "**below**"
-            lines.append(f"| {size // 1024} KiB | {conns} | {LABELS[other]} | {median} | {interval} | "
-                         f"{verdict} |")
+            lines.append(f"| {size // 1024} KiB | {conns} | {LABELS[mine]} ÷ {LABELS[other]} | "
+                         f"{median} | {interval} | {verdict} |")
     return "\n".join(lines)
 
 

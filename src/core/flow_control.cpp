@@ -20,8 +20,24 @@ void FlowControl::flow_connection_lost(std::exception_ptr error) {
 }
 
 void FlowControl::wake_drain_waiters() {
-  for (auto& w : drain_waiters_) {
+  for (DrainWaiter& w : drain_waiters_) {
     if (!w.future.done()) w.future.set_result();
+  }
+}
+
+std::uint64_t FlowControl::add_drain_waiter(std::optional<Future<void>>& out) {
+  out.emplace(get_running_loop().create_future<void>());
+  std::uint64_t id = next_waiter_id_++;
+  drain_waiters_.push_back(DrainWaiter{id, *out});
+  return id;
+}
+
+void FlowControl::remove_drain_waiter(std::uint64_t id) noexcept {
+  for (auto it = drain_waiters_.begin(); it != drain_waiters_.end(); ++it) {
+    if (it->id == id) {
+      drain_waiters_.erase(it);
+      return;
+    }
   }
 }
 
@@ -30,17 +46,16 @@ Task<void> FlowControl::drain_helper() {
     throw std::system_error(ECONNRESET, std::generic_category(), "Connection lost");
   }
   if (!paused_) co_return;
-  auto& waiter = drain_waiters_.add();
-  std::uint64_t id = waiter.id;
-  Future<void> fut = waiter.future;
+  std::optional<Future<void>> waiter;
+  std::uint64_t id = add_drain_waiter(waiter);
   try {
-    co_await fut;
+    co_await *waiter;
   } catch (...) {
-    drain_waiters_.remove(id);
+    remove_drain_waiter(id);
     throw;
   }
-  drain_waiters_.remove(id);
-  if (lost_error_) std::rethrow_exception(lost_error_);
+  remove_drain_waiter(id);
+  rethrow_lost_error();
 }
 
 }  // namespace aiocpp::detail

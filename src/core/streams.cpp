@@ -72,6 +72,14 @@ void StreamReader::discard(std::size_t n) {
 }
 
 void StreamReader::take(std::size_t n, std::string& out) {
+  if (start_ == 0 && n == buffer_.size() && out.capacity() >= n) {
+    // All that is buffered, into a string that could hold it (a caller's
+    // reused string): trade buffers instead of copying. The reader keeps a
+    // buffer of at least this capacity, so neither side allocates later.
+    out.swap(buffer_);
+    buffer_.clear();
+    return;
+  }
   out.assign(buffer_.data() + start_, n);
   discard(n);
 }
@@ -375,12 +383,48 @@ Task<void> StreamWriter::wait_closed() {
 
 bool StreamWriter::DrainAwaiter::await_ready() {
   StreamWriter& w = writer_;
-  if ((!w.reader_ || !w.reader_->exception()) && !w.transport_->is_closing() &&
-      w.protocol_->drain_ready()) {
-    return true;
+  if ((!w.reader_ || !w.reader_->exception()) && !w.transport_->is_closing()) {
+    if (w.protocol_->drain_ready()) return true;
+    if (w.protocol_->only_paused()) {
+      // The steady state of a writer faster than its reader: wait for
+      // resume_writing on a recycled waiter, without a coroutine frame.
+      paused_id_ = w.protocol_->add_drain_waiter(paused_);
+      return false;
+    }
   }
   slow_.emplace(w.drain_slow());
   return false;
+}
+
+std::coroutine_handle<> StreamWriter::DrainAwaiter::await_suspend(std::coroutine_handle<> waiter) {
+  if (slow_) {
+    awaiter_.emplace(*slow_);
+    return awaiter_->await_suspend(waiter);
+  }
+  try {
+    task_ = detail::suspend_current_task(*detail::Access::state(*paused_), waiter);
+  } catch (...) {
+    leave_protocol();
+    throw;
+  }
+  return std::noop_coroutine();
+}
+
+void StreamWriter::DrainAwaiter::finish_wait() {
+  if (awaiter_) {
+    awaiter_->await_resume();
+    return;
+  }
+  // Woken (or cancelled): unregister before anything throws, as asyncio's
+  // _drain_helper removes its waiter in `finally`.
+  leave_protocol();
+  detail::resume_current_task(std::exchange(task_, nullptr));  // CancelledError if cancelled
+  paused_->result();  // CancelledError if the wait itself was cancelled
+  writer_.protocol_->rethrow_lost_error();
+}
+
+void StreamWriter::DrainAwaiter::leave_protocol() noexcept {
+  if (paused_id_ != 0) writer_.protocol_->remove_drain_waiter(std::exchange(paused_id_, 0));
 }
 
 Task<void> StreamWriter::drain_slow() {
