@@ -34,7 +34,8 @@ void flush_loop_corked(PyLoop* loop);
 // callback's writes still leave together, sooner than before the wait (as
 // asyncio sends them during the call), and the bytes they hold are freed at
 // once: an echo's next read reuses their memory instead of growing the heap
-// by a batch of reads (python/README.md, "Speed").
+// by a batch of reads (bench/README.md, "The Python echo's CPU per
+// request").
 class ReadCallbackCork {
  public:
   explicit ReadCallbackCork(PyObject* transport) noexcept;
