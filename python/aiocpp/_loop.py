@@ -216,9 +216,6 @@ class Loop(UnixMethods, DatagramMethods, PipeMethods, SignalMethods, SockMethods
         pass  # the C++ heap counts its cancelled timers itself
 
     # --- futures and tasks --------------------------------------------------------------
-    def create_future(self):
-        return futures.Future(loop=self)
-
     def create_task(self, coro, *, name=None, context=None):
         self._check_closed()
         if self._task_factory is None:

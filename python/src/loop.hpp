@@ -25,6 +25,10 @@ struct PyLoop {
   // whose writes are kept.
   std::vector<PyObject*>* corked;
   std::thread::id corking_thread;
+  // The last read's bytes object, nobody else's, for the next read to refill
+  // (read_bytes.hpp); null when none. Owned.
+  PyObject* spare_bytes;
+  Py_ssize_t spare_capacity;
 };
 
 extern PyTypeObject* loop_type;

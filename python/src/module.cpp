@@ -52,10 +52,13 @@ bool init_runtime() {
   runtime.write_transport_base = attribute_of("asyncio", "WriteTransport");
   runtime.datagram_transport_base = attribute_of("asyncio", "DatagramTransport");
   runtime.buffered_protocol = attribute_of("asyncio", "BufferedProtocol");
+  runtime.future_type = attribute_of("asyncio", "Future");
+  runtime.kwnames_loop = Py_BuildValue("(N)", PyUnicode_InternFromString("loop"));
   if (!runtime.cancelled_error || !runtime.invalid_state_error || !runtime.gaierror ||
       !runtime.sendfile_not_available_error || !runtime.transport_base ||
       !runtime.read_transport_base || !runtime.write_transport_base ||
-      !runtime.datagram_transport_base || !runtime.buffered_protocol) {
+      !runtime.datagram_transport_base || !runtime.buffered_protocol || !runtime.future_type ||
+      !runtime.kwnames_loop) {
     return false;
   }
   return intern(&runtime.str_connection_made, "connection_made") &&

@@ -1,7 +1,11 @@
 #include "protocol_bridge.hpp"
 
+#include <optional>
+
 #include "errors.hpp"
+#include "read_bytes.hpp"
 #include "runtime.hpp"
+#include "write_cork.hpp"
 
 namespace aiocpp::python {
 
@@ -97,15 +101,20 @@ void ProtocolBridge::connection_made(WriteTransport& transport) {
 }
 
 void ProtocolBridge::data_received(std::string_view data) {
-  PyObject* bytes = PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size()));
-  if (!bytes) throw_python_error();
+  // Declared first, so destroyed last: after the cork has sent (and let go
+  // of) what the protocol wrote, the bytes may be the loop's alone again.
+  ReadBytes bytes(loop_, data);
+  ReadCallbackCork cork(transport_.get());
   PyObject* result;
   if (data_received_) {
-    result = PyObject_Vectorcall(data_received_.get(), &bytes, 1, nullptr);
+    // The slot before the argument lets the bound method put `self` there
+    // instead of copying the arguments.
+    PyObject* argv[] = {nullptr, bytes.get()};
+    result = PyObject_Vectorcall(data_received_.get(), argv + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                 nullptr);
   } else {
-    result = PyObject_CallMethodOneArg(protocol_.get(), runtime.str_data_received, bytes);
+    result = PyObject_CallMethodOneArg(protocol_.get(), runtime.str_data_received, bytes.get());
   }
-  Py_DECREF(bytes);
   if (result) {
     Py_DECREF(result);
     return;
@@ -176,6 +185,7 @@ void BufferedBridge::buffer_updated(std::size_t nbytes) {
   release_buffer();
   PyRef count = PyRef::steal(PyLong_FromSize_t(nbytes));
   PyObject* arg = count.get();
+  ReadCallbackCork cork(transport_.get());
   call_fatal(runtime.str_buffer_updated, &arg, 1);
 }
 
@@ -202,14 +212,20 @@ void DatagramBridge::connection_made(DatagramTransport& transport) {
 }
 
 void DatagramBridge::datagram_received(std::string_view data, const SocketAddress& addr) {
-  PyRef bytes =
-      PyRef::steal(PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size())));
   PyRef address = address_to_python(addr);
-  if (!bytes || !address) {
+  if (!address) {
     report("datagram_received");
     return;
   }
-  PyObject* args[] = {bytes.get(), address.get()};
+  std::optional<ReadBytes> bytes;
+  try {
+    bytes.emplace(loop_, data);
+  } catch (...) {  // a MemoryError: reported, as what the protocol raises
+    set_python_error();
+    report("datagram_received");
+    return;
+  }
+  PyObject* args[] = {bytes->get(), address.get()};
   call_reported(runtime.str_datagram_received, "datagram_received", args, 2);
 }
 

@@ -19,6 +19,8 @@ struct Runtime {
   PyObject* write_transport_base = nullptr;
   PyObject* datagram_transport_base = nullptr;
   PyObject* buffered_protocol = nullptr;  // asyncio.BufferedProtocol
+  PyObject* future_type = nullptr;        // asyncio.Future
+  PyObject* kwnames_loop = nullptr;       // ("loop",): Future(loop=...)'s keyword
   // Registered by aiocpp._loop: each is called only off the hot path.
   PyObject* check_callback = nullptr;    // (callback, method): raises TypeError
   PyObject* transport_socket = nullptr;  // (fd): a TransportSocket for get_extra_info

@@ -88,6 +88,7 @@ PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, Tran
   self->corked = nullptr;
   self->corked_size = 0;
   self->eof_written = false;
+  self->reading = false;
   return PyRef::steal(reinterpret_cast<PyObject*>(self));
 }
 

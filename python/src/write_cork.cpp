@@ -23,7 +23,8 @@ bool cork(PyTransport* self, PyObject* data) {
   if (self->eof_written || self->transport->is_closing()) return false;
   if (!self->corked) {
     self->corked = Py_NewRef(data);
-    loop->corked->push_back(Py_NewRef(reinterpret_cast<PyObject*>(self)));
+    // Inside its own read callback, ReadCallbackCork sends it on return.
+    if (!self->reading) loop->corked->push_back(Py_NewRef(reinterpret_cast<PyObject*>(self)));
   } else if (PyBytes_CheckExact(self->corked)) {
     PyObject* list = PyList_New(2);
     if (!list) return false;
@@ -73,15 +74,31 @@ void drop_corked(PyTransport* self) {
 }
 
 void flush_loop_corked(PyLoop* loop) {
-  // A flush may call back into Python (pause_writing), which may write again.
+  // A flush may call back into Python (pause_writing), which may write again:
+  // the list is taken out first. Its storage goes back afterwards, so that
+  // the next iteration's writes do not allocate it anew.
+  std::vector<PyObject*> batch;
   while (!loop->corked->empty()) {
-    std::vector<PyObject*> batch;
     batch.swap(*loop->corked);
     for (PyObject* transport : batch) {
       flush_corked(reinterpret_cast<PyTransport*>(transport));
       Py_DECREF(transport);
     }
+    batch.clear();
   }
+  loop->corked->swap(batch);
+}
+
+ReadCallbackCork::ReadCallbackCork(PyObject* transport) noexcept
+    : transport_(reinterpret_cast<PyTransport*>(Py_XNewRef(transport))) {
+  if (transport_) transport_->reading = true;
+}
+
+ReadCallbackCork::~ReadCallbackCork() {
+  if (!transport_) return;
+  transport_->reading = false;
+  flush_corked(transport_);
+  Py_DECREF(transport_);
 }
 
 }  // namespace aiocpp::python

@@ -176,3 +176,134 @@ class PipeTests(LoopTestCase):
             await asyncio.sleep(0)
             self.assertTrue(rfile.closed)
         self.run_async(main())
+
+
+class RaisingReader(asyncio.Protocol):
+    """A read pipe's protocol whose first data_received raises; later chunks
+    are collected."""
+
+    def __init__(self, loop):
+        self.chunks = []
+        self.second = loop.create_future()
+        self.lost = loop.create_future()
+
+    def data_received(self, data):
+        self.chunks.append(data)
+        if len(self.chunks) == 1:
+            raise ZeroDivisionError('first chunk')
+        self.second.set_result(data)
+
+    def connection_lost(self, exc):
+        self.lost.set_result(exc)
+
+
+class ProtocolErrorsKeepTransportTests(LoopTestCase):
+    """As asyncio 3.11: an exception from a pipe's data_received, or from
+    datagram_received / error_received, goes to the exception handler
+    ("Exception in callback ...") and the transport stays open and keeps
+    reading (only a stream socket's data_received takes the fatal path)."""
+
+    def handler_records(self):
+        reported = []
+        first = self.loop.create_future()
+
+        def handler(loop, context):
+            reported.append(context)
+            if not first.done():
+                first.set_result(context)
+        self.loop.set_exception_handler(handler)
+        return reported, first
+
+    def test_read_pipe_data_received_raises(self):
+        async def main():
+            reported, first = self.handler_records()
+            r, w = os.pipe()
+            try:
+                transport, protocol = await self.loop.connect_read_pipe(
+                    lambda: RaisingReader(self.loop), open(r, 'rb', 0))
+                os.write(w, b'one')
+                context = await first
+                self.assertIsInstance(context['exception'], ZeroDivisionError)
+                self.assertTrue(context['message'].startswith('Exception in callback'))
+                self.assertFalse(transport.is_closing())
+                os.write(w, b'two')
+                self.assertEqual(await protocol.second, b'two')
+                self.assertFalse(protocol.lost.done())
+                self.assertEqual(len(reported), 1)
+            finally:
+                os.close(w)
+            self.assertIsNone(await protocol.lost)  # EOF ends it as usual
+        self.run_async(main())
+
+    def test_datagram_received_raises(self):
+        loop = self.loop
+
+        class Server(asyncio.DatagramProtocol):
+            def __init__(self):
+                self.got = []
+                self.second = loop.create_future()
+
+            def datagram_received(self, data, addr):
+                self.got.append(data)
+                if len(self.got) == 1:
+                    raise ValueError('first datagram')
+                self.second.set_result(data)
+
+        async def main():
+            reported, first = self.handler_records()
+            st, sp = await loop.create_datagram_endpoint(Server, local_addr=('127.0.0.1', 0))
+            ct, _ = await loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, remote_addr=st.get_extra_info('sockname'))
+            try:
+                ct.sendto(b'one')
+                context = await first
+                self.assertIsInstance(context['exception'], ValueError)
+                self.assertFalse(st.is_closing())
+                ct.sendto(b'two')
+                self.assertEqual(await sp.second, b'two')
+                self.assertEqual(len(reported), 1)
+            finally:
+                ct.close()
+                st.close()
+            await asyncio.sleep(0)
+        self.run_async(main())
+
+    def test_error_received_raises(self):
+        loop = self.loop
+
+        class Client(asyncio.DatagramProtocol):
+            def __init__(self):
+                self.errors = []
+                self.second = loop.create_future()
+                self.lost = loop.create_future()
+
+            def error_received(self, exc):
+                self.errors.append(exc)
+                if len(self.errors) == 2:
+                    self.second.set_result(exc)
+                raise KeyError('error_received')
+
+            def connection_lost(self, exc):
+                self.lost.set_result(exc)
+
+        async def main():
+            reported, first = self.handler_records()
+            # A port nobody listens on: the kernel answers with ICMP port
+            # unreachable, which the connected socket reports as ECONNREFUSED.
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.bind(('127.0.0.1', 0))
+                closed = s.getsockname()
+            ct, cp = await loop.create_datagram_endpoint(Client, remote_addr=closed)
+            try:
+                ct.sendto(b'one')
+                context = await first
+                self.assertIsInstance(context['exception'], KeyError)
+                self.assertIsInstance(cp.errors[0], ConnectionRefusedError)
+                self.assertFalse(ct.is_closing())
+                ct.sendto(b'two')  # the transport still sends, and still reports
+                self.assertIsInstance(await cp.second, ConnectionRefusedError)
+                self.assertFalse(cp.lost.done())
+            finally:
+                ct.close()
+            self.assertIsNone(await cp.lost)
+        self.run_async(main())

@@ -89,6 +89,31 @@ class WriteTests(LoopTestCase):
         self.assertEqual(answer, b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello')
         self.assertEqual(data_segments_sent(sock) - before, 1)
 
+    def test_data_received_writes_leave_when_it_returns(self):
+        # Not at the end of the loop's iteration: the callback that
+        # data_received queues finds the reply already in the client's socket
+        # (asyncio has sent it during the call; loopback delivers at once).
+        seen = []
+
+        def reply(transport, data):
+            transport.write(b're: ')
+            transport.write(data)
+            self.loop.call_soon(lambda: seen.append(self.peek(client)))
+        client, _ = self.connect(reply)
+        self.assertEqual(self.exchange(client, b'ping', 8), b're: ping')
+        self.assertEqual(seen, [b're: ping'])
+
+    @staticmethod
+    def peek(client):
+        # Without a timeout: a socket with one waits for data before recv.
+        client.setblocking(False)
+        try:
+            return client.recv(100, socket.MSG_PEEK)
+        except BlockingIOError:
+            return b''
+        finally:
+            client.settimeout(10)
+
     def test_order_with_writelines_write_eof_and_buffer_size(self):
         sizes = []
 
