@@ -16,7 +16,10 @@ namespace aiocpp::detail {
 class EpollInterest {
  public:
   // Makes epoll report `wanted` (EPOLLIN / EPOLLOUT) for `fd` to `watcher`.
-  // Throws what epoll_ctl throws.
+  // Throws what epoll_ctl throws, and then counts as not registered: the
+  // descriptor may have been closed behind its owner's back (EBADF), and the
+  // owner's error path, which comes back here to stop watching, must not
+  // fail again (it recursed without end before).
   void set(EpollBackend& backend, int fd, std::uint32_t wanted, IoWatcher* watcher) {
     if (registered_ && wanted == events_) return;
     if (!registered_) {
@@ -24,7 +27,12 @@ class EpollInterest {
       backend.add(fd, wanted, watcher);
       registered_ = true;
     } else {
-      backend.modify(fd, wanted, watcher);
+      try {
+        backend.modify(fd, wanted, watcher);
+      } catch (...) {
+        remove(backend, fd);
+        throw;
+      }
     }
     events_ = wanted;
   }
