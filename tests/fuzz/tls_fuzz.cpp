@@ -8,12 +8,22 @@
 //          the peer's plaintext, encrypted by it (so they reach the
 //          application);
 //   bit 3: whether the peer's EOF follows;
-//   bit 4: whether our application closes at the end.
+//   bit 4: whether our application closes at the end;
+//   bits 5 and 6, both set: the established session comes from a full
+//          handshake; otherwise the client resumes a session (a TLS 1.3
+//          ticket) that a full handshake made once per process. Resumption
+//          skips the certificate, its signature and its verification: an
+//          established run costs 1.9 ms of CPU instead of 2.6 under ASan
+//          (a run during the handshake, 0.35 ms); the records that follow
+//          are the same either way.
 // The rest is cut into pieces whose sizes the bytes themselves give, so a
 // record split anywhere is tried too. Anything may fail; nothing may crash,
 // leak or trip a sanitizer.
 
+#include <openssl/ssl.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "tls/ssl_protocol.hpp"
@@ -61,7 +71,8 @@ struct Side {
   std::shared_ptr<MemoryTransport> below = std::make_shared<MemoryTransport>();
   std::shared_ptr<App> app = std::make_shared<App>();
 
-  Side(EventLoop& loop, bool server) {
+  // A client given a session offers it for resumption.
+  Side(EventLoop& loop, bool server, SSL_SESSION* session = nullptr) {
     detail::SSLProtocol::Options options;
     options.server_side = server;
     options.server_hostname = server ? "" : "localhost";
@@ -70,10 +81,19 @@ struct Side {
     static const auto client_context = aiocpp::testing::client_context();
     auto context = server ? server_context : client_context;
     tls = std::make_shared<detail::SSLProtocol>(loop, context, app, options, Future<void>());
+    if (session && !server) {
+      // A copy per run: a run that ends uncleanly spoils the session it used.
+      SSL_SESSION* copy = SSL_SESSION_dup(session);
+      SSL_set_session(ssl(), copy);
+      SSL_SESSION_free(copy);
+    }
     below->protocol = tls;
-    tls->connection_made(*below);
+    tls->connection_made(*below);  // a client's ClientHello goes out here
   }
   std::string take() { return std::exchange(below->written, std::string()); }
+  ssl_st* ssl() const {
+    return std::any_cast<SSLObject>(tls->get_extra_info("ssl_object", {})).native_handle();
+  }
   void end() {
     if (!below->closed) below->closed = true;
     tls->connection_lost(nullptr);
@@ -86,6 +106,34 @@ void spin(EventLoop& loop) {
   loop.run_forever();
 }
 
+// A real handshake, flights passed both ways until neither side speaks (the
+// server's tickets included: the client reads them with the last flight).
+void handshake(Side& a, Side& b) {
+  for (int round = 0; round < 16; ++round) {
+    std::string to_b = a.take(), to_a = b.take();
+    if (to_b.empty() && to_a.empty()) break;
+    if (!to_b.empty()) b.tls->data_received(to_b);
+    if (!to_a.empty()) a.tls->data_received(to_a);
+  }
+}
+
+// The client's session after one full handshake, for the runs that resume.
+SSL_SESSION* resumable_session(EventLoop& loop) {
+  static const std::unique_ptr<SSL_SESSION, void (*)(SSL_SESSION*)> session = [&loop] {
+    Side client(loop, false), server(loop, true);
+    handshake(client, server);
+    // A copy: OpenSSL marks a session not resumable when its connection
+    // ends without close_notify, as this one does.
+    SSL_SESSION* s = SSL_SESSION_dup(SSL_get0_session(client.ssl()));
+    if (!s || !SSL_SESSION_is_resumable(s)) std::abort();  // the fuzzer would test nothing
+    client.end();
+    server.end();
+    spin(loop);
+    return std::unique_ptr<SSL_SESSION, void (*)(SSL_SESSION*)>(s, SSL_SESSION_free);
+  }();
+  return session.get();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
@@ -93,20 +141,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (size == 0) return 0;
   const uint8_t mode = bytes[0];
   bool server = mode & 1, established = mode & 2, encrypted = mode & 4, eof = mode & 8,
-       close = mode & 16;
+       close = mode & 16, full_handshake = (mode & 0x60) == 0x60;
   std::string_view input(reinterpret_cast<const char*>(bytes + 1), size - 1);
 
-  Side us(*loop, server);
+  SSL_SESSION* session = established && !full_handshake ? resumable_session(*loop) : nullptr;
+  Side us(*loop, server, session);
   std::unique_ptr<Side> peer;
   if (established) {
-    peer = std::make_unique<Side>(*loop, !server);
-    // A real handshake, flights passed both ways until neither side speaks.
-    for (int round = 0; round < 16; ++round) {
-      std::string to_peer = us.take(), to_us = peer->take();
-      if (to_peer.empty() && to_us.empty()) break;
-      if (!to_peer.empty()) peer->tls->data_received(to_peer);
-      if (!to_us.empty()) us.tls->data_received(to_us);
-    }
+    peer = std::make_unique<Side>(*loop, !server, session);
+    handshake(us, *peer);
   }
   while (!input.empty()) {
     // The first byte of each piece gives its length (1..256).
