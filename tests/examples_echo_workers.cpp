@@ -33,10 +33,12 @@ std::string echo_server_path() { return std::string(AIOCPP_EXAMPLES_DIR) + "/ech
 std::string exchange(int port) {
   int fd = aiocpp::testing::connect_loopback(port, 5);
   std::string echoed;
-  if (send(fd, "Hello World!", 12, MSG_NOSIGNAL) == 12) {
+  if (aiocpp::testing::send_retrying(fd, "Hello World!", 12) == 12) {
     char buf[64];
     ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) echoed.append(buf, static_cast<size_t>(n));
+    while ((n = aiocpp::testing::recv_retrying(fd, buf, sizeof buf)) > 0) {
+      echoed.append(buf, static_cast<size_t>(n));
+    }
     if (n < 0) echoed += " (no EOF)";
   }
   close(fd);
@@ -77,7 +79,7 @@ TEST_P(EchoWorkers, ConnectionsSpreadOverTheLoopsAndSigtermStopsThemAll) {
   EXPECT_LT(aiocpp::testing::now() - start, 5.0);
   for (int fd : idle) {
     char byte;
-    EXPECT_EQ(recv(fd, &byte, 1, 0), 0) << "an idle client was not closed";
+    EXPECT_EQ(aiocpp::testing::recv_retrying(fd, &byte, 1), 0) << "an idle client was not closed";
     close(fd);
   }
 

@@ -27,7 +27,7 @@ std::string example_path(const std::string& name) {
 // What the server sends next (one recv, bounded by SO_RCVTIMEO).
 std::string receive(int fd) {
   char buf[256];
-  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  ssize_t n = aiocpp::testing::recv_retrying(fd, buf, sizeof buf);
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
 }
 

@@ -125,7 +125,7 @@ class Client {
   ~Client() { close(fd_); }
 
   void send(const std::string& text) {
-    EXPECT_EQ(::send(fd_, text.data(), text.size(), MSG_NOSIGNAL),
+    EXPECT_EQ(aiocpp::testing::send_retrying(fd_, text.data(), text.size()),
               static_cast<ssize_t>(text.size()));
   }
   // Everything up to and including the next status line ("%% ..."); what
@@ -168,7 +168,7 @@ class Client {
   }
   bool read_some() {
     char buf[4096];
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    ssize_t n = aiocpp::testing::recv_retrying(fd_, buf, sizeof buf);
     if (n <= 0) {
       eof_ = n == 0;
       return false;

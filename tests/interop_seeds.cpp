@@ -201,7 +201,8 @@ Fd connect_to(int port) {
   Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   set_timeouts(s.fd, 5);
   sockaddr_in addr = loopback(port);
-  if (connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (aiocpp::testing::connect_retrying(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) !=
+      0) {
     ADD_FAILURE() << "connect to port " << port << ": " << std::strerror(errno);
   }
   return s;
@@ -221,7 +222,11 @@ Fd listen_on_loopback(int& port) {
 
 Fd accept_within(int listener, double timeout) {
   pollfd p{listener, POLLIN, 0};
-  if (poll(&p, 1, static_cast<int>(timeout * 1000)) != 1) {
+  int ready;
+  do {
+    ready = poll(&p, 1, static_cast<int>(timeout * 1000));
+  } while (ready < 0 && errno == EINTR);
+  if (ready != 1) {
     ADD_FAILURE() << "no connection within " << timeout << "s";
     return Fd();
   }
@@ -232,7 +237,7 @@ Fd accept_within(int listener, double timeout) {
 
 void send_all(int fd, std::string_view data) {
   while (!data.empty()) {
-    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    ssize_t n = aiocpp::testing::send_retrying(fd, data.data(), data.size());
     if (n <= 0) {
       ADD_FAILURE() << "send: " << std::strerror(errno);
       return;
@@ -246,7 +251,7 @@ std::string recv_exactly(int fd, std::size_t count) {
   std::string out;
   char buf[4096];
   while (out.size() < count) {
-    ssize_t n = recv(fd, buf, std::min(sizeof buf, count - out.size()), 0);
+    ssize_t n = aiocpp::testing::recv_retrying(fd, buf, std::min(sizeof buf, count - out.size()));
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
@@ -258,7 +263,7 @@ std::string recv_to_eof(int fd, bool* eof = nullptr) {
   std::string out;
   char buf[4096];
   for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ssize_t n = aiocpp::testing::recv_retrying(fd, buf, sizeof buf);
     if (n == 0) {
       if (eof) *eof = true;
       break;

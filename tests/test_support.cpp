@@ -29,9 +29,46 @@ int connect_loopback(int port, int receive_timeout) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+  EXPECT_EQ(connect_retrying(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
       << "connect to port " << port << ": " << std::strerror(errno);
   return fd;
+}
+
+ssize_t recv_retrying(int fd, void* buffer, std::size_t size, int flags) {
+  ssize_t n;
+  do {
+    n = ::recv(fd, buffer, size, flags);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+ssize_t send_retrying(int fd, const void* data, std::size_t size, int flags) {
+  ssize_t n;
+  do {
+    n = ::send(fd, data, size, flags);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+int connect_retrying(int fd, const sockaddr* address, socklen_t length) {
+  if (::connect(fd, address, length) == 0) return 0;
+  if (errno != EINTR) return -1;
+  // The handshake goes on: wait for it to end, then ask how it ended.
+  pollfd p{fd, POLLOUT, 0};
+  int ready;
+  do {
+    ready = ::poll(&p, 1, 10'000);
+  } while (ready < 0 && errno == EINTR);
+  if (ready == 0) errno = ETIMEDOUT;
+  if (ready <= 0) return -1;
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0) return -1;
+  if (error != 0) {
+    errno = error;
+    return -1;
+  }
+  return 0;
 }
 
 std::set<int> open_fds() {

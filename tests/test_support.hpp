@@ -2,6 +2,7 @@
 // Shared helpers for the test suite.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <set>
@@ -21,6 +22,15 @@ std::set<int> open_fds();
 // after `receive_timeout` seconds (a test's bound on a silent peer). Fails
 // the test (and returns the unconnected socket) if connect fails.
 int connect_loopback(int port, int receive_timeout = 10);
+
+// Blocking socket calls, retried after EINTR. A call on a socket with a
+// timeout (SO_RCVTIMEO / SO_SNDTIMEO) is not restarted after an interruption,
+// and in a process that has made an io_uring ring the kernel's task work
+// interrupts such calls now and then even without a signal. connect_retrying
+// returns 0 or -1 with errno, as connect(2).
+ssize_t recv_retrying(int fd, void* buffer, std::size_t size, int flags = 0);
+ssize_t send_retrying(int fd, const void* data, std::size_t size, int flags = MSG_NOSIGNAL);
+int connect_retrying(int fd, const sockaddr* address, socklen_t length);
 
 // Fails the current test if a descriptor opened since construction is still open.
 class FdLeakCheck {
