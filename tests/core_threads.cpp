@@ -84,6 +84,10 @@ TEST(Threads, ResultTimesOutWithoutCancellingAndCancelReachesTheTask) {
   auto f = run_coroutine_threadsafe(forever(cancelled), worker.loop());
   EXPECT_THROW(f.result(0.01), TimeoutError);
   EXPECT_FALSE(f.done());
+  // A task cancelled before its first step never runs its body (asyncio's
+  // too): let it start first, so that its handler below can see the cancel.
+  auto started = run_coroutine_threadsafe([]() -> Task<void> { co_return; }(), worker.loop());
+  started.result(10.0);  // the queue is in order: forever() has taken its first step
   EXPECT_TRUE(f.cancel());
   EXPECT_TRUE(f.cancelled());
   EXPECT_FALSE(f.cancel()) << "already done";
