@@ -60,14 +60,10 @@ test: test-release test-asan test-tsan
 test-release: build-tests
 	@cd build && ctest --output-on-failure -j $(JOBS) --timeout 180
 
-# The example programs on io_uring are left out here: under ASan and a
-# loaded machine a served connection sometimes gets nothing back (a bug under
-# investigation, issue 15); the GCC run above runs them every time.
 test-asan: build-asan
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) --timeout 300 \
-	  -E '^(interop_seeds|examples_echo_workers)[.].*io_uring'
+	  ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # Any report fails the run (halt_on_error).
 test-tsan: build-tsan
