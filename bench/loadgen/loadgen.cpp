@@ -8,6 +8,12 @@
 // byte counts as an error. The result is one JSON object on stdout; the exit
 // status is 0 only for a run with no error. With --tls, each connection is
 // OpenSSL over its socket, its handshake done (blocking) before the run.
+//
+// With --rate the run is open-loop: message k falls due at start + k/R on
+// connection k mod N, whether or not the server keeps up, so a server's CPU
+// per request can be compared at one offered load (servers that batch more
+// under saturation are not flattered), and latency counts from when a
+// message was due, not from when a slow server let it be sent.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -15,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -57,6 +65,7 @@ struct Connection {
   std::uint64_t completed = 0;          // messages fully echoed
   bool current_bad = false;             // the message being received has a wrong byte
   std::vector<std::uint64_t> start_ns;  // ring of `depth` start times
+  std::deque<std::uint64_t> due;        // --rate: due times of messages not yet started
 };
 
 class Run {
@@ -75,10 +84,17 @@ class Run {
     budget_ = o_.requests;
     measure_from_ = fixed_ ? start_ : start_ + seconds(o_.warmup);
     measure_until_ = fixed_ ? UINT64_MAX : measure_from_ + seconds(o_.duration);
+    rated_ = o_.rate > 0;
+    // Wake-ups on time: the default 50 µs of timer slack is a whole interval at 20,000/s.
+    if (rated_) prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     std::uint64_t now = now_ns();
-    for (auto& c : conns_) {
-      start_messages(c, now);
-      pump(c);
+    if (rated_) {
+      release_due(now);
+    } else {
+      for (auto& c : conns_) {
+        start_messages(c, now);
+        pump(c);
+      }
     }
     loop();
     std::uint64_t end = now_ns();
@@ -171,7 +187,33 @@ class Run {
   // A duration run starts messages until it ends; a fixed run until its budget is spent.
   bool may_start() const { return !fixed_ || budget_ > 0; }
 
+  // --rate: when message k falls due.
+  std::uint64_t due_at(std::uint64_t k) const {
+    return start_ + static_cast<std::uint64_t>(static_cast<double>(k) * 1e9 / o_.rate);
+  }
+
+  // --rate: hands every message due by `now` to its connection, and sends it
+  // if the connection has room.
+  void release_due(std::uint64_t now) {
+    for (std::uint64_t at = due_at(offered_); at <= now && at < measure_until_;
+         at = due_at(offered_)) {
+      Connection& c = conns_[offered_ % conns_.size()];
+      c.due.push_back(at);
+      ++offered_;
+      start_messages(c, now);
+      pump(c);
+    }
+  }
+
   void start_messages(Connection& c, std::uint64_t now) {
+    if (rated_) {
+      while (c.started - c.completed < static_cast<std::uint64_t>(o_.depth) && !c.due.empty()) {
+        c.start_ns[c.started % c.start_ns.size()] = c.due.front();  // latency from when due
+        c.due.pop_front();
+        ++c.started;
+      }
+      return;
+    }
     while (c.started - c.completed < static_cast<std::uint64_t>(o_.depth) && may_start()) {
       c.start_ns[c.started % c.start_ns.size()] = now;
       ++c.started;
@@ -264,9 +306,13 @@ class Run {
       if (fixed_ && completed_total_ == o_.requests) return;
       if (now >= deadline_) die("timed out after " + std::to_string(o_.timeout) + " s");
       std::uint64_t wake = std::min(deadline_, measure_until_);
-      int timeout_ms =
-          static_cast<int>(std::min<std::uint64_t>((wake - now) / 1'000'000 + 1, 1000));
-      int n = epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+      if (rated_) wake = std::min(wake, due_at(offered_));
+      // Nanoseconds: a rated run's next message may be due in microseconds.
+      std::uint64_t wait_ns = std::min<std::uint64_t>(wake > now ? wake - now : 0, 1'000'000'000);
+      timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000),
+                       static_cast<long>(wait_ns % 1'000'000'000)};
+      int n =
+          epoll_pwait2(epfd_, events.data(), static_cast<int>(events.size()), &timeout, nullptr);
       if (n < 0) {
         if (errno == EINTR) continue;
         die(std::string("epoll_wait: ") + std::strerror(errno));
@@ -291,6 +337,7 @@ class Run {
         }
         pump(c);
       }
+      if (rated_) release_due(now_ns());
     }
   }
 
@@ -304,15 +351,18 @@ class Run {
         "\"requests\": %llu, \"requests_total\": %llu, \"requests_per_s\": %.1f, "
         "\"mib_per_s\": %.3f, \"latency_us\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
         "\"p999\": %.2f, \"max\": %.2f, \"mean\": %.2f}, \"errors\": %llu, "
-        "\"errors_total\": %llu, \"mismatched_bytes\": %llu}\n",
-        fixed_ ? "requests" : "duration", o_.host.c_str(), o_.port, o_.connections, o_.size,
-        o_.depth, fixed_ ? 0.0 : o_.warmup, measured_s, static_cast<double>(end - start_) / 1e9,
+        "\"errors_total\": %llu, \"mismatched_bytes\": %llu, \"offered_per_s\": %.1f}\n",
+        fixed_   ? "requests"
+        : rated_ ? "rate"
+                 : "duration",
+        o_.host.c_str(), o_.port, o_.connections, o_.size, o_.depth, fixed_ ? 0.0 : o_.warmup,
+        measured_s, static_cast<double>(end - start_) / 1e9,
         static_cast<unsigned long long>(measured_),
         static_cast<unsigned long long>(completed_total_), rps,
         rps * static_cast<double>(o_.size) / (1024.0 * 1024.0), us(0.50), us(0.90), us(0.99),
         us(0.999), static_cast<double>(histogram_.max()) / 1e3, histogram_.mean() / 1e3,
         static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(errors_total_),
-        static_cast<unsigned long long>(mismatched_bytes_));
+        static_cast<unsigned long long>(mismatched_bytes_), rated_ ? o_.rate : 0.0);
     if (errors_total_ > 0) {
       std::fprintf(stderr, "loadgen: %llu messages came back wrong (%llu bytes differ)\n",
                    static_cast<unsigned long long>(errors_total_),
@@ -328,6 +378,8 @@ class Run {
   int epfd_ = -1;
   SSL_CTX* tls_ = nullptr;
   bool fixed_ = false;
+  bool rated_ = false;         // --rate
+  std::uint64_t offered_ = 0;  // --rate: messages released so far
   std::uint64_t budget_ = 0;
   std::uint64_t start_ = 0, deadline_ = 0, measure_from_ = 0, measure_until_ = 0;
   std::uint64_t completed_total_ = 0, measured_ = 0;

@@ -37,6 +37,13 @@ void usage(std::FILE* out) {
                "  --requests N       instead of a duration: exactly N requests in all,\n"
                "                     no warm-up (for instruction and system-call counts)\n"
                "  --timeout S        give up after S seconds in all (default 120)\n"
+               "  --rate R           open loop: offer R messages per second in all, on a\n"
+               "                     fixed schedule (message k is due at k/R s, on\n"
+               "                     connection k mod N), whatever the server's pace; a\n"
+               "                     due message waits while DEPTH are in flight on its\n"
+               "                     connection, and its latency counts from when it was\n"
+               "                     due. Without it, each connection sends as soon as an\n"
+               "                     echo frees a slot (closed loop)\n"
                "  --tls              speak TLS 1.3 (TLS_AES_128_GCM_SHA256) to the server,\n"
                "                     without checking its certificate\n"
                "  -h, --help         show this help\n",
@@ -98,6 +105,17 @@ std::size_t parse_size(const std::string& value) {
   return static_cast<std::size_t>(v * scale);
 }
 
+double parse_rate(const std::string& value) {
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end != '\0' || errno != 0 || !std::isfinite(v)) {
+    fail("--rate: not a number of messages per second: '" + value + "'");
+  }
+  if (v < 1 || v > 1e8) fail("--rate must be between 1 and 100000000 per second, got " + value);
+  return v;
+}
+
 }  // namespace
 
 Options parse_options(int argc, char** argv) {
@@ -145,6 +163,8 @@ Options parse_options(int argc, char** argv) {
       o.requests = static_cast<std::uint64_t>(parse_int(name, value, 1, 1LL << 40));
     } else if (name == "--timeout") {
       o.timeout = parse_seconds(name, value, 0.001);
+    } else if (name == "--rate") {
+      o.rate = parse_rate(value);
     } else {
       fail("unknown option '" + std::string(name) + "'");
     }
@@ -152,6 +172,9 @@ Options parse_options(int argc, char** argv) {
   if (!have_port) fail("--port is required");
   if (o.requests > 0 && (have_duration || have_warmup)) {
     fail("--requests replaces --duration and --warmup; give one or the other");
+  }
+  if (o.rate > 0 && o.requests > 0) {
+    fail("--rate runs for --duration; --requests counts a closed-loop run: give one or the other");
   }
   if (static_cast<std::size_t>(o.depth) * o.size > kMaxInFlight) {
     fail("--depth x --size is " + std::to_string(o.depth * o.size) +

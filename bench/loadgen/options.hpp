@@ -19,6 +19,7 @@ struct Options {
   double warmup = 1.0;         // seconds run but not measured
   std::uint64_t requests = 0;  // > 0: a fixed total instead of a duration
   double timeout = 120.0;      // hard bound on the whole run, seconds
+  double rate = 0;             // > 0: messages offered per second in all, on a fixed schedule
   bool tls = false;            // TLS 1.3 with AES-128-GCM; the handshake is not measured
 };
 

@@ -9,10 +9,12 @@ Micro-benchmarks, in this process, a fresh loop of each kind per measurement:
   sleep(0)          task switches: one task awaiting asyncio.sleep(0)
   gather(1000)      asyncio.gather of 1,000 new coroutines (tasks) that return
 Echo servers (bench/peers/asyncio_echo.py, a Protocol and a streams variant on
-each loop) driven by bench/loadgen at 1 KiB and 10 connections (ping-pong):
-requests/s, and the server's CPU per request (schedstat, all threads, over the
-whole run including warm-up, divided by every request it served), the server
-pinned to CPU 0 and the load generator to CPU 1.
+each loop) driven by bench/loadgen at 1 KiB and 10 connections: requests/s
+in closed loop (ping-pong), and the server's CPU per request (schedstat, all
+threads, over the whole run including warm-up, divided by every request it
+served) at a fixed offered rate (`--rate`, open loop: the same load for
+every loop, as issue 12's target says) and, for reference, in closed loop;
+the server pinned to CPU 0 and the load generator to CPU 1.
 HTTP: a small aiohttp application (bench/peers/aiohttp_app.py, GET / answering
 "Hello, World!") on each loop, loaded by wrk (Debian's) with one thread and 50
 keep-alive connections on CPU 1: requests/s and the server's CPU per request.
@@ -52,6 +54,8 @@ TARGETS = {
     "echo streams req/s": ("higher", 1.0),
     "echo streams CPU/req": ("lower", 0.85),
     # No target in issue 12: measured and shown.
+    "echo protocol CPU/req, closed loop": ("lower", None),
+    "echo streams CPU/req, closed loop": ("lower", None),
     "aiohttp req/s": ("higher", None),
     "aiohttp CPU/req": ("lower", None),
 }
@@ -64,6 +68,8 @@ UNITS = {
     "echo protocol CPU/req": "µs",
     "echo streams req/s": "req/s",
     "echo streams CPU/req": "µs",
+    "echo protocol CPU/req, closed loop": "µs",
+    "echo streams CPU/req, closed loop": "µs",
     "aiohttp req/s": "req/s",
     "aiohttp CPU/req": "µs",
 }
@@ -162,11 +168,18 @@ def micro_round(rnd, scale, samples):
                 loop.close()
 
 
-def echo_run(server, size, conns, duration, warmup):
+def echo_run(server, size, conns, duration, warmup, rate=None):
+    """(requests/s, server CPU µs per request). Closed loop without `rate`;
+    with it, `rate` messages/s offered in all (4 in flight per connection at
+    most, so that a late reply does not hold the schedule back), which every
+    loop must sustain: a run that fell short of it is an error."""
     before = figures.cpu_seconds_precise(server.pid)
-    r = load.run(BUILD_DIR, server.port, 1, conns, size, duration=duration, warmup=warmup,
-                 timeout=duration + warmup + 30)
+    r = load.run(BUILD_DIR, server.port, 1, conns, size, depth=4 if rate else 1,
+                 duration=duration, warmup=warmup, timeout=duration + warmup + 30, rate=rate)
     after = figures.cpu_seconds_precise(server.pid)
+    if rate and r["requests_per_s"] < 0.97 * rate:
+        raise RuntimeError(f"{server.name} served {r['requests_per_s']:.0f} req/s of the "
+                           f"{rate:g} offered: lower --rate")
     cpu = None if before is None or after is None else after - before
     return r["requests_per_s"], cpu / r["requests_total"] * 1e6 if cpu else None
 
@@ -182,6 +195,11 @@ def echo_rounds(args, samples, log):
                 for kind in order:
                     rps, cpu = echo_run(running[kind], 1024, 10, args.duration, args.warmup)
                     samples[f"echo {api} req/s"][kind].append(rps)
+                    samples[f"echo {api} CPU/req, closed loop"][kind].append(cpu)
+                # CPU per request at one offered load for all: issue 12's target.
+                for kind in order:
+                    _, cpu = echo_run(running[kind], 1024, 10, args.duration, args.warmup,
+                                      rate=args.rate)
                     samples[f"echo {api} CPU/req"][kind].append(cpu)
                 log(f"echo {api} round {rnd + 1}/{args.rounds} done")
         finally:
@@ -273,6 +291,9 @@ def main():
     p.add_argument("--only", choices=["micro", "echo", "http"])
     p.add_argument("--duration", type=float, default=2.0, help="echo: timed seconds per run")
     p.add_argument("--warmup", type=float, default=0.5, help="echo: warm-up seconds per run")
+    p.add_argument("--rate", type=float, default=15000,
+                   help="echo: messages/s offered in the fixed-rate runs that measure CPU per "
+                        "request (every loop must sustain it; default 15000)")
     args = p.parse_args()
     scale = 1.0
     if args.quick:

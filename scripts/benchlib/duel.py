@@ -25,15 +25,18 @@ def _cpu(server):
     return value
 
 
-def one_round(ctx, servers, size, connections, depth, duration, warmup, first):
-    """CPU µs per request and requests/s of each server, both loaded at once."""
+def one_round(ctx, servers, size, connections, depth, duration, warmup, first, rate=None):
+    """CPU µs per request and requests/s of each server, both loaded at once.
+    With `rate`, each load generator offers that many messages per second
+    (open loop), and a server that fell 3% short of it fails the round."""
     before = [_cpu(s) for s in servers]
     order = [0, 1] if first == 0 else [1, 0]
     gens = {}
     for i in order:
         gens[i] = load.start(ctx.build_dir, servers[i].port, ctx.client_cpu, connections, size,
                              depth=depth, duration=duration, warmup=warmup,
-                             timeout=duration + warmup + 30, tls=servers[i].name in peers.TLS)
+                             timeout=duration + warmup + 30, tls=servers[i].name in peers.TLS,
+                             rate=rate)
     results = {i: load.finish(gens[i]) for i in order}
     after = [_cpu(s) for s in servers]
     out = []
@@ -41,6 +44,9 @@ def one_round(ctx, servers, size, connections, depth, duration, warmup, first):
         r = results[i]
         if r["errors"]:
             raise load.LoadError(f"{server.name}: {r['errors']} echoed messages came back wrong")
+        if rate and r["requests_per_s"] < 0.97 * rate:
+            raise load.LoadError(f"{server.name} served {r['requests_per_s']:.0f} of the "
+                                 f"{rate:g} requests/s offered")
         served = r["requests_total"]  # warm-up included, as is the CPU time read around it
         out.append({"cpu_us": (after[i] - before[i]) / served * 1e6,
                     "requests_per_s": r["requests_per_s"]})
@@ -57,7 +63,7 @@ def round_order(duels, rnd):
     return duels[k:] + duels[:k]
 
 
-def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
+def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1, rate=None):
     """Every pair (a, b) at every cell (size, connections), rounds interleaved.
 
     A duel's rounds taken back to back share the machine's mood of those
@@ -69,7 +75,8 @@ def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
     second copy): a round's load generator opens fresh connections.
 
     Returns one dict per duel, as ratios b ÷ a with medians and intervals, or
-    with "error" if a server could not start or failed."""
+    with "error" if a server could not start or failed. `rate`: open loop at
+    that many messages per second per server (one_round)."""
     items = [(size, conns, a, b) for size, conns in cells for a, b in pairs]
     # A process is (name, copy): copy 1 only for the b of a server against itself.
     keys = {(a, b): ((a, 0), (b, 1 if b == a else 0)) for a, b in pairs}
@@ -95,7 +102,7 @@ def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
                     continue
                 try:
                     ra, rb = one_round(ctx, [servers[ka], servers[kb]], size, conns, depth,
-                                       duration, warmup, rnd % 2)
+                                       duration, warmup, rnd % 2, rate)
                 except load.LoadError as e:
                     results[item]["error"] = str(e)
                     for key in (ka, kb):
@@ -116,7 +123,7 @@ def duels(ctx, pairs, cells, rounds, duration, warmup, depth=1):
         size, conns, a, b = item
         r = results[item]
         d = {"a": a, "b": b, "size": size, "connections": conns, "rounds": rounds,
-             "duration_s": duration}
+             "duration_s": duration, "rate": rate}
         if "error" in r:
             d["error"] = r["error"]
         else:

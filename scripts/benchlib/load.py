@@ -11,14 +11,17 @@ class LoadError(Exception):
 
 
 def start(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
-          requests=None, timeout=60.0, tls=False):
+          requests=None, timeout=60.0, tls=False, rate=None):
     """Starts one load generator; finish() collects its result. `tls`: the
-    server speaks TLS (peers.TLS)."""
+    server speaks TLS (peers.TLS). `rate`: messages per second offered in all,
+    open loop (loadgen --rate), for CPU per request at a fixed load."""
     argv = peers.pin(cpu) + [os.path.join(build_dir, "bench", "loadgen"), "--port", str(port),
                              "--connections", str(connections), "--size", str(size),
                              "--depth", str(depth), "--timeout", f"{timeout:g}"]
     if tls:
         argv += ["--tls"]
+    if rate:
+        argv += ["--rate", f"{rate:g}"]
     if requests:
         argv += ["--requests", str(requests)]
     else:
@@ -46,6 +49,6 @@ def finish(proc):
 
 
 def run(build_dir, port, cpu, connections, size, depth=1, duration=None, warmup=None,
-        requests=None, timeout=60.0, tls=False):
+        requests=None, timeout=60.0, tls=False, rate=None):
     return finish(start(build_dir, port, cpu, connections, size, depth, duration, warmup,
-                        requests, timeout, tls))
+                        requests, timeout, tls, rate))

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/backend.hpp"
+#include "core/poll_budget.hpp"
 
 namespace aiocpp::detail {
 
@@ -104,8 +105,7 @@ class EpollBackend final : public IoBackend {
   // The last poll returned events: the next one polls briefly before it
   // may sleep (see poll()).
   bool busy_ = false;
-  static constexpr int min_polls_before_sleep = 4, max_polls_before_sleep = 64;
-  int poll_budget_ = max_polls_before_sleep;
+  PollBudget poll_budget_;
   static constexpr int max_events = 256;
   epoll_event events_[max_events];
   std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
