@@ -3,8 +3,10 @@
 // CLI in a temporary directory (no key material in the repository), and an
 // echo protocol pair.
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -33,12 +35,29 @@ struct Certificates {
       throw std::runtime_error("failed: " + command);
     }
   }
+  // /tmp/aiocpp-tls-<pid>-XXXXXX, removed at exit. A process killed before
+  // its atexit ran (a test's timeout, a fuzzer stopped by a signal) leaves
+  // its directory behind: the next run removes those of dead processes.
   static const std::string& get_dir() {
     static const std::string dir = [] {
-      char templ[] = "/tmp/aiocpp-tls-XXXXXX";
-      return std::string(::mkdtemp(templ));
+      remove_dirs_of_dead_processes();
+      std::string templ = "/tmp/aiocpp-tls-" + std::to_string(::getpid()) + "-XXXXXX";
+      if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+      return templ;
     }();
     return dir;
+  }
+  static void remove_dirs_of_dead_processes() {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/tmp", ec)) {
+      const std::string name = entry.path().filename().string();
+      const std::string prefix = "aiocpp-tls-";
+      if (!name.starts_with(prefix)) continue;
+      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        std::filesystem::remove_all(entry.path(), ec);
+      }
+    }
   }
   static Certificates make() {
     Certificates c;
