@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -89,6 +90,29 @@ TEST_P(SockOps, AcceptAndConnectByAddressAndByName) {
     close(accepted.first);
   };
   run(scenario(*loop_, listener.get(), port));
+}
+
+// asyncio's sock_connect calls connect() in its first step, so the other end
+// can accept at once, even blocking, before the loop waits again (CPython's
+// test_sock_client_racing does). io_uring's IORING_OP_CONNECT would leave only
+// with the loop's next io_uring_enter: that test hung in accept().
+TEST_P(SockOps, ConnectStartsInItsFirstStepBeforeTheLoopWaitsAgain) {
+  UniqueFd listener = bound_socket(SOCK_STREAM);
+  ASSERT_EQ(listen(listener.get(), 8), 0);
+  SocketAddress address = sockname(listener.get());
+  UniqueFd client = detail::make_socket(AF_INET, SOCK_STREAM, 0);
+
+  auto scenario = [](EventLoop& loop, int listener, int client,
+                     SocketAddress address) -> Task<void> {
+    Task<void> connecting = loop.create_task(loop.sock_connect(client, address));
+    co_await sleep(0);  // the connect task's first step runs in this iteration
+    pollfd pending{listener, POLLIN, 0};
+    EXPECT_EQ(::poll(&pending, 1, 5000), 1) << "no connection to accept yet";
+    co_await connecting;
+  };
+  run(scenario(*loop_, listener.get(), client.get(), address));
+  UniqueFd accepted(::accept(listener.get(), nullptr, nullptr));
+  EXPECT_GE(accepted.get(), 0);
 }
 
 TEST_P(SockOps, ConnectRefusedIsAnOsError) {

@@ -132,35 +132,41 @@ Task<std::pair<int, SocketAddress>> UringBackend::sock_accept(int fd) {
 
 namespace {
 
-// sock_connect's steps: IORING_OP_CONNECT; should the kernel answer that
-// the connect is in progress (a non-blocking socket), a poll for
-// writability, then the socket's pending error.
-Task<void> connect_op(UringBackend& backend, int fd, SocketAddress address) {
-  auto op = std::make_shared<SockOp>(backend, 0);
-  op->address() = address;
-  SocketAddress* target = &op->address();
-  auto prep = [fd, target](io_uring_sqe* sqe) {
-    io_uring_prep_connect(sqe, fd, target->data(), target->size());
-  };
-  Future<int> done = SockOp::run(op, prep);
-  int res = co_await done;
-  if (res == -EINPROGRESS || res == -EALREADY || res == -EAGAIN) {
-    Future<void> writable = backend.wait_writable(fd);
-    co_await writable;
-    res = -pending_socket_error(fd);
-    if (res > 0) res = -res;
-  }
-  if (res == -EISCONN) res = 0;
-  if (res < 0) throw os_error(-res, "Connect call failed " + address.to_string());
+// The rest of a connect() that is in progress: a poll for writability,
+// then the socket's pending error.
+Task<void> finish_connect(UringBackend& backend, int fd, SocketAddress address) {
+  Future<void> writable = backend.wait_writable(fd);
+  co_await writable;
+  int err = pending_socket_error(fd);
+  if (err < 0) err = -err;
+  if (err != 0) throw os_error(err, "Connect call failed " + address.to_string());
 }
 
 }  // namespace
 
+// connect() now, in the call, as asyncio and the selector do, rather than an
+// IORING_OP_CONNECT that would leave with the loop's next io_uring_enter: a
+// caller may go on to block in accept() on the other end before the loop
+// enters the kernel again (CPython's test_sock_client_racing does, and hung).
+// The ring only waits for the connection to finish.
 Future<void> UringBackend::sock_connect(int fd, const SocketAddress& address) {
   check_unclaimed(fd);
-  // The task is the future: cancelling it cancels the operation it waits for.
-  Task<void> connecting = connect_op(*this, fd, address);
-  return loop_.loop.create_task(std::move(connecting));
+  int rc;
+  do {
+    rc = ::connect(fd, address.data(), address.size());
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno == EINPROGRESS) {
+    // The task is the future: cancelling it cancels the poll it waits for.
+    Task<void> finishing = finish_connect(*this, fd, address);
+    return loop_.loop.create_task(std::move(finishing));
+  }
+  Future<void> done = loop_.loop.create_future<void>();
+  if (rc == 0) {
+    done.set_result();
+  } else {
+    done.set_exception(os_error(errno, "Connect call failed " + address.to_string()));
+  }
+  return done;
 }
 
 Task<std::size_t> UringBackend::sock_sendfile(int fd, int file, std::int64_t offset,
