@@ -148,7 +148,9 @@ class ProactorSocketTransport final : public Transport,
   std::unique_ptr<char[]> own_buffer_;
   // Lifetime: the kernel reads sending_ from a send's submission to its
   // completion; nothing appends to it meanwhile (writes go to buffer_),
-  // and the transport outlives it through ops_.
+  // nothing consumes or clears it before that completion (its block goes
+  // back to the thread's pool when it drains: ByteBuffer), and the
+  // transport outlives it through ops_.
   ByteBuffer sending_;
   ByteBuffer buffer_;  // written while a send is in flight
   // A write smaller than this goes through the ring: copied into buffer_,
