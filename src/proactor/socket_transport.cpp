@@ -174,6 +174,10 @@ void ProactorSocketTransport::recv_done(int res, std::uint32_t flags) {
     received(r);
   }
   if (last) {
+    // A receive into own_buffer_ because the ring ran dry: the buffer goes
+    // with it (unless what it brought waits in pending_), so that a
+    // connection holds no buffer between bursts.
+    if (!recv_multishot_ && ring && pending_.empty()) own_buffer_.reset();
     update_watching();
     ops_.finished();  // may free this
   }

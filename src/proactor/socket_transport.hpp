@@ -143,7 +143,8 @@ class ProactorSocketTransport final : public Transport,
   std::vector<Received> pending_;
   // Lifetime: the kernel writes into own_buffer_ from a single receive's
   // submission to its completion; the transport outlives it through ops_.
-  // Made at the first receive that needs it (no ring, or the ring ran dry).
+  // Made at the first receive that needs it (no ring, or the ring ran dry;
+  // then freed again once that receive's bytes are delivered).
   static constexpr std::size_t own_buffer_size = 64 * 1024;
   std::unique_ptr<char[]> own_buffer_;
   // Lifetime: the kernel reads sending_ from a send's submission to its
