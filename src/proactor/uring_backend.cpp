@@ -159,14 +159,19 @@ void check_enter(int rc, const char* what) {
 
 // One system call per iteration: it submits this iteration's operations and
 // waits. While I/O keeps coming, a wait that could sleep is first tried a few
-// times without waiting (PollsBeforeSleep): each such poll submits, runs the
-// completions the kernel has queued for this thread and looks at the
-// completion queue.
+// times without waiting, as the epoll loop does (core/poll_budget.hpp says
+// why and how many): each such poll submits, runs the completions the kernel
+// has queued for this thread, and looks at the completion queue.
 void UringBackend::poll(double timeout) {
-  bool ready = polls_before_sleep_.poll_first(timeout, [this] {
-    check_enter(io_uring_submit_and_get_events(&ring_), "io_uring_submit_and_get_events");
-    return io_uring_cq_ready(&ring_) > 0;
-  });
+  bool ready = false;
+  if (timeout != 0 && busy_) {
+    const int polls = poll_budget_.polls();
+    for (int i = 0; i < polls && !ready; ++i) {
+      check_enter(io_uring_submit_and_get_events(&ring_), "io_uring_submit_and_get_events");
+      ready = io_uring_cq_ready(&ring_) > 0;
+    }
+    if (polls > 0) poll_budget_.polled(ready);
+  }
   if (!ready) {
     io_uring_cqe* cqe = nullptr;
     __kernel_timespec ts{};
@@ -185,7 +190,8 @@ void UringBackend::poll(double timeout) {
     check_enter(rc, "io_uring_submit_and_wait_timeout");
     ready = io_uring_cq_ready(&ring_) > 0;
   }
-  polls_before_sleep_.found(timeout, ready);
+  // A zero-timeout poll that found nothing says nothing about the traffic.
+  if (ready || timeout != 0) busy_ = ready;
   dispatch_completions();
 }
 

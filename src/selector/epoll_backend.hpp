@@ -9,7 +9,6 @@
 #include <unordered_map>
 
 #include "core/backend.hpp"
-#include "core/polls_before_sleep.hpp"
 
 namespace aiocpp::detail {
 
@@ -102,7 +101,11 @@ class EpollBackend final : public IoBackend {
   // its thread-safe queue's lock and never once it has closed.
   int wakeup_fd_ = -1;
   bool have_pwait2_ = true;
-  PollsBeforeSleep polls_before_sleep_;
+  // The last poll returned events: the next one polls briefly before it
+  // may sleep (see poll()).
+  bool busy_ = false;
+  static constexpr int min_polls_before_sleep = 4, max_polls_before_sleep = 64;
+  int poll_budget_ = max_polls_before_sleep;
   static constexpr int max_events = 256;
   epoll_event events_[max_events];
   std::unordered_map<int, std::shared_ptr<Listener>> listeners_;
