@@ -47,4 +47,19 @@ TEST(ByteBuffer, ABlockGrownByABurstIsGivenBackOnceDrained) {
   EXPECT_EQ(std::string(buffer.data(), buffer.size()), "again");
 }
 
+TEST(ByteBuffer, AFirstSizeBlockGoesBackToTheThreadsPoolOnceDrained) {
+  ByteBuffer first;
+  first.append(std::string(64, 'x'));
+  EXPECT_EQ(first.capacity(), ByteBuffer::first_capacity);
+  const char* block = first.data();
+  first.consume(32);
+  EXPECT_EQ(first.capacity(), ByteBuffer::first_capacity) << "not while bytes remain";
+  first.consume(32);
+  EXPECT_EQ(first.capacity(), 0u) << "an idle buffer holds no memory";
+  ByteBuffer next;
+  next.append("again");
+  EXPECT_EQ(next.data(), block) << "the next buffer takes the block back: no allocation";
+  EXPECT_EQ(std::string(next.data(), next.size()), "again");
+}
+
 }  // namespace

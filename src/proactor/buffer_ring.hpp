@@ -23,13 +23,17 @@ namespace aiocpp::detail {
 
 class BufferRing {
  public:
-  // 16 buffers of 256 KiB: 4 MiB of address space per loop, touched only
-  // as the kernel fills it. Large buffers: a receive ends where its buffer
-  // does, and 64 KiB ones cut a 100 KiB echo into more receives and sends
-  // (1.22x the CPU per request; 256 KiB: 0.99x the per-connection buffers). A burst that finds the pool empty ends that
-  // receive with ENOBUFS; the transport then reads once into a buffer of
-  // its own (see ProactorSocketTransport), so nobody starves.
-  static constexpr unsigned entries = 16;
+  // 4 buffers of 256 KiB: 1 MiB per loop. Large buffers: a receive ends
+  // where its buffer does, and 64 KiB ones cut a 100 KiB echo into more
+  // receives and sends (1.22x the CPU per request; 256 KiB: 0.99x the
+  // per-connection buffers). Few of them: the kernel takes buffers in ring
+  // order, so every byte of the pool is written once per turn, and a pool
+  // larger than the cache makes each receive's copy miss it (16 buffers,
+  // 4 MiB, cost 1.07x the CPU per request of 4 at 100 KiB; bench/README.md).
+  // A burst that finds the pool empty ends that receive with ENOBUFS; the
+  // transport then reads once into a buffer of its own (see
+  // ProactorSocketTransport), so nobody starves.
+  static constexpr unsigned entries = 4;
   static constexpr std::size_t buffer_size = 256 * 1024;
   static constexpr std::uint16_t group = 0;
 

@@ -104,8 +104,10 @@ class ProactorWritePipeTransport final : public WritePipeBase {
   bool write_dropped_ = false;  // abort() or a fatal error: sending_ no longer counts
   bool peer_watch_in_flight_ = false;
   // Lifetime: the kernel reads sending_ from a write's submission to its
-  // completion; nothing appends to it meanwhile (writes go to buffer_), and
-  // the transport outlives it through ops_.
+  // completion; nothing appends to it meanwhile (writes go to buffer_),
+  // nothing consumes or clears it before that completion (its block goes
+  // back to the thread's pool when it drains: ByteBuffer), and the
+  // transport outlives it through ops_.
   ByteBuffer sending_;
   OpsInFlight ops_;
 };

@@ -174,6 +174,10 @@ void ProactorSocketTransport::recv_done(int res, std::uint32_t flags) {
     received(r);
   }
   if (last) {
+    // A receive into own_buffer_ because the ring ran dry: the buffer goes
+    // with it (unless what it brought waits in pending_), so that a
+    // connection holds no buffer between bursts.
+    if (!recv_multishot_ && ring && pending_.empty()) own_buffer_.reset();
     update_watching();
     ops_.finished();  // may free this
   }
@@ -407,10 +411,18 @@ void ProactorSocketTransport::send_done(int res) {
   ops_.finished();
 }
 
+// As asyncio's: what shutdown(2) fails with is raised. EBADF: the
+// descriptor was closed behind the transport, and the receive in flight
+// holds the kernel's last reference to the socket, so the peer would never
+// see its end; cancelled, the socket goes (the peer sees EOF) and the next
+// receive fails with EBADF, which closes the transport.
 void ProactorSocketTransport::write_eof() {
   if (closing_ || eof_) return;
   eof_ = true;
-  if (write_buffer_size() == 0) ::shutdown(fd_, SHUT_WR);
+  if (write_buffer_size() != 0 || ::shutdown(fd_, SHUT_WR) == 0) return;
+  int err = errno;
+  if (err == EBADF) cancel_recv();
+  throw_os_error(err, "shutdown");
 }
 
 void ProactorSocketTransport::drop_write_buffer() noexcept {

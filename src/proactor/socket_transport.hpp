@@ -143,12 +143,15 @@ class ProactorSocketTransport final : public Transport,
   std::vector<Received> pending_;
   // Lifetime: the kernel writes into own_buffer_ from a single receive's
   // submission to its completion; the transport outlives it through ops_.
-  // Made at the first receive that needs it (no ring, or the ring ran dry).
+  // Made at the first receive that needs it (no ring, or the ring ran dry;
+  // then freed again once that receive's bytes are delivered).
   static constexpr std::size_t own_buffer_size = 64 * 1024;
   std::unique_ptr<char[]> own_buffer_;
   // Lifetime: the kernel reads sending_ from a send's submission to its
   // completion; nothing appends to it meanwhile (writes go to buffer_),
-  // and the transport outlives it through ops_.
+  // nothing consumes or clears it before that completion (its block goes
+  // back to the thread's pool when it drains: ByteBuffer), and the
+  // transport outlives it through ops_.
   ByteBuffer sending_;
   ByteBuffer buffer_;  // written while a send is in flight
   // A write smaller than this goes through the ring: copied into buffer_,

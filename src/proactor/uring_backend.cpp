@@ -19,8 +19,12 @@ namespace {
 constexpr unsigned ring_entries = 1024;
 
 // COOP_TASKRUN: completions are delivered when the loop enters the kernel
-// anyway, not by interrupting it. Not SINGLE_ISSUER / DEFER_TASKRUN: a loop
-// may be created on one thread and run on another, which those forbid.
+// anyway, not by interrupting it. Not SINGLE_ISSUER / DEFER_TASKRUN, though
+// they measured 0.96x the CPU per request at 100 KiB (bench/README.md): a
+// loop may be created on one thread and run, or closed, on another, and
+// those refuse every submission (and so the cancellations of close()) from
+// any thread but the ring's first. A registered ring descriptor measured
+// no gain.
 int init_ring(io_uring& ring) {
   io_uring_params params{};
   params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
@@ -143,25 +147,51 @@ void UringBackend::wakeup() noexcept {
   (void)ignored;
 }
 
-void UringBackend::poll(double timeout) {
-  io_uring_cqe* cqe = nullptr;
-  __kernel_timespec ts{};
-  __kernel_timespec* tsp = nullptr;
-  if (timeout >= 0) {
-    double whole = std::floor(timeout);
-    ts.tv_sec = static_cast<long long>(whole);
-    ts.tv_nsec = static_cast<long long>((timeout - whole) * 1e9);
-    tsp = &ts;
-  }
-  // Around a wait that may block only (see IoBackend::BlockingWaitHooks).
-  const bool hooked = timeout != 0 && blocking_wait_hooks_.before;
-  if (hooked) blocking_wait_hooks_.before(blocking_wait_hooks_.arg);
-  // One system call: submits this iteration's operations and waits.
-  int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
-  if (hooked) blocking_wait_hooks_.after(blocking_wait_hooks_.arg);
+namespace {
+
+void check_enter(int rc, const char* what) {
   if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
-    throw_os_error(-rc, "io_uring_submit_and_wait_timeout");
+    throw_os_error(-rc, what);
   }
+}
+
+}  // namespace
+
+// One system call per iteration: it submits this iteration's operations and
+// waits. While I/O keeps coming, a wait that could sleep is first tried a few
+// times without waiting, as the epoll loop does (core/poll_budget.hpp says
+// why and how many): each such poll submits, runs the completions the kernel
+// has queued for this thread, and looks at the completion queue.
+void UringBackend::poll(double timeout) {
+  bool ready = false;
+  if (timeout != 0 && busy_) {
+    const int polls = poll_budget_.polls();
+    for (int i = 0; i < polls && !ready; ++i) {
+      check_enter(io_uring_submit_and_get_events(&ring_), "io_uring_submit_and_get_events");
+      ready = io_uring_cq_ready(&ring_) > 0;
+    }
+    if (polls > 0) poll_budget_.polled(ready);
+  }
+  if (!ready) {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{};
+    __kernel_timespec* tsp = nullptr;
+    if (timeout >= 0) {
+      double whole = std::floor(timeout);
+      ts.tv_sec = static_cast<long long>(whole);
+      ts.tv_nsec = static_cast<long long>((timeout - whole) * 1e9);
+      tsp = &ts;
+    }
+    // Around a wait that may block only (see IoBackend::BlockingWaitHooks).
+    const bool hooked = timeout != 0 && blocking_wait_hooks_.before;
+    if (hooked) blocking_wait_hooks_.before(blocking_wait_hooks_.arg);
+    int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, tsp, nullptr);
+    if (hooked) blocking_wait_hooks_.after(blocking_wait_hooks_.arg);
+    check_enter(rc, "io_uring_submit_and_wait_timeout");
+    ready = io_uring_cq_ready(&ring_) > 0;
+  }
+  // A zero-timeout poll that found nothing says nothing about the traffic.
+  if (ready || timeout != 0) busy_ = ready;
   dispatch_completions();
 }
 

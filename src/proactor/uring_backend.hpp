@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/backend.hpp"
+#include "core/poll_budget.hpp"
 #include "proactor/availability.hpp"
 #include "proactor/buffer_ring.hpp"
 #include "proactor/completion.hpp"
@@ -117,6 +118,10 @@ class UringBackend final : public IoBackend {
   bool closed_ = false;
   // Operations submitted (or prepared) whose final completion has not come.
   std::size_t in_flight_ = 0;
+  // The last poll found completions: the next one polls briefly before it
+  // may sleep (see poll()).
+  bool busy_ = false;
+  PollBudget poll_budget_;
   // Written by other threads only through wakeup(), which the loop calls under
   // its thread-safe queue's lock and never once it has closed.
   int wakeup_fd_ = -1;

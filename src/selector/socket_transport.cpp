@@ -341,10 +341,12 @@ void SocketTransport::write_ready() {
   }
 }
 
+// As asyncio's: what shutdown(2) fails with is raised (EBADF when the
+// descriptor was closed behind the transport).
 void SocketTransport::write_eof() {
   if (closing_ || eof_) return;
   eof_ = true;
-  if (buffer_.empty()) ::shutdown(fd_, SHUT_WR);
+  if (buffer_.empty() && ::shutdown(fd_, SHUT_WR) != 0) throw_os_error(errno, "shutdown");
 }
 
 void SocketTransport::pause_reading() {
