@@ -89,7 +89,6 @@ PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, Tran
   self->sockname = nullptr;
   self->corked = nullptr;
   self->corked_size = 0;
-  self->eof_written = false;
   self->reading = false;
   return PyRef::steal(reinterpret_cast<PyObject*>(self));
 }
@@ -158,9 +157,7 @@ PyObject* transport_abort(PyTransport* self, PyObject*) {
 }
 PyObject* transport_write_eof(PyTransport* self, PyObject*) {
   flush_corked(self);
-  PyObject* done = call_native([&] { self->writer->write_eof(); });
-  if (done) self->eof_written = true;
-  return done;
+  return call_native([&] { self->writer->write_eof(); });
 }
 PyObject* transport_pause_reading(PyTransport* self, PyObject*) {
   return call_native([&] { self->reader->pause_reading(); });

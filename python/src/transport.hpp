@@ -46,7 +46,6 @@ struct PyTransport {
   // list of bytes, and their total size.
   PyObject* corked;
   Py_ssize_t corked_size;
-  bool eof_written;  // write_eof() was called: write() must raise at once
   // Inside its own protocol's data_received / buffer_updated
   // (ReadCallbackCork): its writes are sent when that call returns.
   bool reading;
