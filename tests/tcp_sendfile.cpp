@@ -32,6 +32,7 @@ TEST_P(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
         for (int i = 0; i < 3; ++i) co_await aiocpp::sleep(0);
         EXPECT_FALSE(sending.done());
         EXPECT_FALSE(pair.transport->is_reading()) << "reading pauses during the transfer";
+        EXPECT_FALSE(pair.transport->accepts_writes());
         try {
           pair.transport->write("sneaked in");
           ADD_FAILURE() << "write() during sendfile was accepted";
@@ -41,6 +42,7 @@ TEST_P(TcpSendfile, SendsTheFileAfterWhatWasBufferedAndRefusesWritesMeanwhile) {
         pair.peer->transport->resume_reading();
         EXPECT_EQ(co_await sending, content.size());
         EXPECT_TRUE(pair.transport->is_reading()) << "and resumes after it";
+        EXPECT_TRUE(pair.transport->accepts_writes());
         EXPECT_EQ(lseek(file, 0, SEEK_CUR), static_cast<off_t>(content.size()));
         pair.transport->write("after");
         std::size_t total = before.size() + content.size() + 5;

@@ -131,6 +131,27 @@ TEST_P(TcpTransportState, SetProtocolRedirectsTheConnection) {
   }());
 }
 
+// accepts_writes() says whether write() would take bytes: not after
+// write_eof() (write() raises), nor once closing (write() drops them).
+TEST_P(TcpTransportState, AcceptsWritesUntilWriteEofOrClose) {
+  FdLeakCheck fds;
+  run_bounded([]() -> Task<void> {
+    auto pair = co_await connect_pair();
+    if (!pair.peer) co_return;
+    Transport& client = *pair.transport;
+    Transport& server = *pair.peer->transport;
+    EXPECT_TRUE(client.accepts_writes());
+    EXPECT_TRUE(server.accepts_writes());
+    client.write_eof();
+    EXPECT_FALSE(client.accepts_writes());
+    EXPECT_THROW(client.write("x"), RuntimeError);
+    EXPECT_TRUE(server.accepts_writes()) << "the peer's half is still open";
+    server.close();
+    EXPECT_FALSE(server.accepts_writes());
+    co_await pair.close();
+  }());
+}
+
 TEST_P(TcpTransportState, CallsAfterConnectionLostAreHarmless) {
   FdLeakCheck fds;
   run_bounded([]() -> Task<void> {
@@ -141,6 +162,7 @@ TEST_P(TcpTransportState, CallsAfterConnectionLostAreHarmless) {
     co_await pair.close();
     EXPECT_TRUE(t->is_closing());
     EXPECT_FALSE(t->is_reading());
+    EXPECT_FALSE(t->accepts_writes());
     t->write("x");
     t->writelines({"y", "z"});
     t->write_eof();

@@ -69,6 +69,11 @@ class WriteTransport : public virtual BaseTransport {
   virtual bool can_write_eof() const = 0;
   // Closes at once, dropping the buffer; connection_lost(nullptr) follows.
   virtual void abort() = 0;
+  // Whether write() would now send or buffer its bytes, rather than raise
+  // (after write_eof(), while sendfile runs) or drop them (closing, lost).
+  // For a caller that holds writes back to send several together (the
+  // Python binding's write cork): it keeps only what write() would take.
+  virtual bool accepts_writes() const { return !is_closing(); }
 };
 
 class Transport : public ReadTransport, public WriteTransport {};

@@ -216,7 +216,9 @@ class Loop(UnixMethods, DatagramMethods, PipeMethods, SignalMethods, SockMethods
         pass  # the C++ heap counts its cancelled timers itself
 
     # --- futures and tasks --------------------------------------------------------------
-    def create_task(self, coro, *, name=None, context=None):
+    # create_task is native (_native.Loop) when no task factory is set and
+    # debug mode is off; everything else comes here.
+    def _create_task(self, coro, *, name=None, context=None):
         self._check_closed()
         if self._task_factory is None:
             task = tasks.Task(coro, loop=self, name=name, context=context)

@@ -7,27 +7,22 @@ from asyncio import unix_events
 
 
 class _SubprocessTransport(unix_events._UnixSubprocessTransport):
-    """asyncio's subprocess transport, waiting for a pipe that is lost
-    before connect_*_pipe has handed it over.
+    """asyncio's subprocess transport, finishing once its pipes are recorded.
 
     asyncio's _connect_pipes records each pipe once the coroutine awaiting
     connect_read_pipe / connect_write_pipe resumes, and asyncio's loop always
     resumes it before the pipe's first I/O. Here the await returns a few
     iterations later (the native connect is a C++ task settling a Python
-    future), and a pipe at EOF at once (a child killed as it starts) can be
-    reported lost first: asyncio's bookkeeping would then wait for it
-    forever. The report is held until the pipe is recorded."""
+    future), so a pipe at EOF at once (a child killed as it starts) can be
+    lost, and the child reaped, before its pipe is recorded: asyncio's
+    _try_finish, run by those two events only, then sees an unrecorded pipe
+    and would wait forever. It runs once more when the last pipe is recorded,
+    the one moment it can newly succeed, so no report is held or retried."""
 
-    # Iterations to wait for _connect_pipes to record the pipe (a handful
-    # are enough); past them, asyncio's own handling as is.
-    _LOST_PIPE_RETRIES = 100
-
-    def _pipe_connection_lost(self, fd, exc, retries=_LOST_PIPE_RETRIES):
-        if (self._pipes.get(fd) is None and self._pending_calls is not None
-                and self._loop is not None and retries > 0):
-            self._loop.call_soon(self._pipe_connection_lost, fd, exc, retries - 1)
-            return
-        super()._pipe_connection_lost(fd, exc)
+    async def _connect_pipes(self, waiter):
+        await super()._connect_pipes(waiter)
+        if not self._finished:
+            self._try_finish()
 
 
 class PipeMethods:

@@ -51,7 +51,7 @@ PyMethodDef datagram_transport_methods[] = {
     M("is_closing", transport_is_closing, METH_NOARGS),
     M("get_protocol", transport_get_protocol, METH_NOARGS),
     M("set_protocol", transport_set_protocol, METH_O),
-    M("get_extra_info", transport_get_extra_info, METH_VARARGS | METH_KEYWORDS),
+    M("get_extra_info", transport_get_extra_info, METH_FASTCALL | METH_KEYWORDS),
     M("_set_socket", transport_set_socket, METH_O),
     M("sendto", datagram_sendto, METH_FASTCALL),
     M("abort", datagram_abort, METH_NOARGS),

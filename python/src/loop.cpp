@@ -5,6 +5,7 @@
 
 #include <structmember.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -283,6 +284,46 @@ PyObject* loop_create_future(PyLoop* self, PyObject*) {
   return PyObject_Vectorcall(runtime.future_type, args, 0, runtime.kwnames_loop);
 }
 
+// create_task(coro, *, name=None, context=None) as asyncio's, without a
+// Python frame in between when no task factory is set and debug mode is off
+// (aiohttp starts a task per request): asyncio.Task(coro, loop=self,
+// name=name, context=context). Anything else (a task factory, debug mode's
+// traceback trimming, arguments that do not fit) goes to
+// aiocpp.Loop._create_task, in Python, which raises asyncio's errors.
+PyObject* loop_create_task(PyLoop* self, PyObject* const* args, Py_ssize_t nargs,
+                           PyObject* kwnames) {
+  PyObject* task_args[] = {nullptr, reinterpret_cast<PyObject*>(self), Py_None, Py_None};
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  bool direct = nargs == 1 && !self->loop->get_debug();
+  for (Py_ssize_t i = 0; direct && i < nkw; ++i) {
+    // Interned names only: a keyword spelled in the caller's code is.
+    PyObject* name = PyTuple_GET_ITEM(kwnames, i);
+    if (name == runtime.str_name) {
+      task_args[2] = args[nargs + i];
+    } else if (name == runtime.str_context) {
+      task_args[3] = args[nargs + i];
+    } else {
+      direct = false;
+    }
+  }
+  if (direct) {
+    if (!check_open(self)) return nullptr;
+    PyRef factory =
+        PyRef::steal(PyObject_GetAttr(reinterpret_cast<PyObject*>(self), runtime.str_task_factory));
+    if (!factory) return nullptr;
+    direct = factory.get() == Py_None;
+  }
+  if (direct) {
+    task_args[0] = args[0];
+    return PyObject_Vectorcall(runtime.task_type, task_args, 1, runtime.kwnames_task);
+  }
+  std::vector<PyObject*> call(static_cast<std::size_t>(nargs + nkw + 1));
+  call[0] = reinterpret_cast<PyObject*>(self);
+  std::copy(args, args + nargs + nkw, call.begin() + 1);
+  return PyObject_VectorcallMethod(runtime.str_create_task_slow, call.data(),
+                                   static_cast<std::size_t>(nargs + 1), kwnames);
+}
+
 PyObject* loop_stop(PyLoop* self, PyObject*) {
   self->loop->stop();
   Py_RETURN_NONE;
@@ -441,6 +482,7 @@ PyMethodDef loop_methods[] = {
     {"call_at", FASTCALL_KW(loop_call_at), nullptr},
     {"time", NOARGS(loop_time), nullptr},
     {"create_future", NOARGS(loop_create_future), nullptr},
+    {"create_task", FASTCALL_KW(loop_create_task), nullptr},
     {"stop", NOARGS(loop_stop), nullptr},
     {"is_running", NOARGS(loop_is_running), nullptr},
     {"is_closed", NOARGS(loop_is_closed), nullptr},

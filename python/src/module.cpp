@@ -54,11 +54,15 @@ bool init_runtime() {
   runtime.buffered_protocol = attribute_of("asyncio", "BufferedProtocol");
   runtime.future_type = attribute_of("asyncio", "Future");
   runtime.kwnames_loop = Py_BuildValue("(N)", PyUnicode_InternFromString("loop"));
+  runtime.task_type = attribute_of("asyncio", "Task");
+  runtime.kwnames_task =
+      Py_BuildValue("(NNN)", PyUnicode_InternFromString("loop"), PyUnicode_InternFromString("name"),
+                    PyUnicode_InternFromString("context"));
   if (!runtime.cancelled_error || !runtime.invalid_state_error || !runtime.gaierror ||
       !runtime.sendfile_not_available_error || !runtime.transport_base ||
       !runtime.read_transport_base || !runtime.write_transport_base ||
       !runtime.datagram_transport_base || !runtime.buffered_protocol || !runtime.future_type ||
-      !runtime.kwnames_loop) {
+      !runtime.kwnames_loop || !runtime.task_type || !runtime.kwnames_task) {
     return false;
   }
   return intern(&runtime.str_connection_made, "connection_made") &&
@@ -80,7 +84,12 @@ bool init_runtime() {
          intern(&runtime.str_set_result, "set_result") &&
          intern(&runtime.str_set_exception, "set_exception") &&
          intern(&runtime.str_cancelled, "cancelled") &&
-         intern(&runtime.str_add_done_callback, "add_done_callback");
+         intern(&runtime.str_add_done_callback, "add_done_callback") &&
+         intern(&runtime.str_peername, "peername") && intern(&runtime.str_sockname, "sockname") &&
+         intern(&runtime.str_pipe, "pipe") && intern(&runtime.str_socket, "socket") &&
+         intern(&runtime.str_name, "name") && intern(&runtime.str_context, "context") &&
+         intern(&runtime.str_task_factory, "_task_factory") &&
+         intern(&runtime.str_create_task_slow, "_create_task");
 }
 
 }  // namespace

@@ -21,6 +21,8 @@ struct Runtime {
   PyObject* buffered_protocol = nullptr;  // asyncio.BufferedProtocol
   PyObject* future_type = nullptr;        // asyncio.Future
   PyObject* kwnames_loop = nullptr;       // ("loop",): Future(loop=...)'s keyword
+  PyObject* task_type = nullptr;          // asyncio.Task
+  PyObject* kwnames_task = nullptr;       // ("loop", "name", "context"): Task(coro, ...)'s
   // Registered by aiocpp._loop: each is called only off the hot path.
   PyObject* check_callback = nullptr;    // (callback, method): raises TypeError
   PyObject* transport_socket = nullptr;  // (fd): a TransportSocket for get_extra_info
@@ -45,6 +47,16 @@ struct Runtime {
   PyObject* str_set_exception = nullptr;
   PyObject* str_cancelled = nullptr;
   PyObject* str_add_done_callback = nullptr;
+  // create_task's keywords, the loop's task factory attribute and its Python half.
+  PyObject* str_name = nullptr;
+  PyObject* str_context = nullptr;
+  PyObject* str_task_factory = nullptr;
+  PyObject* str_create_task_slow = nullptr;
+  // get_extra_info's names.
+  PyObject* str_peername = nullptr;
+  PyObject* str_sockname = nullptr;
+  PyObject* str_pipe = nullptr;
+  PyObject* str_socket = nullptr;
 };
 
 extern Runtime runtime;

@@ -85,9 +85,10 @@ PyRef new_transport(PyLoop* loop, std::shared_ptr<BaseTransport> transport, Tran
   self->extra = nullptr;
   self->socket = nullptr;
   self->pipe = nullptr;
+  self->peername = nullptr;
+  self->sockname = nullptr;
   self->corked = nullptr;
   self->corked_size = 0;
-  self->eof_written = false;
   self->reading = false;
   return PyRef::steal(reinterpret_cast<PyObject*>(self));
 }
@@ -156,9 +157,7 @@ PyObject* transport_abort(PyTransport* self, PyObject*) {
 }
 PyObject* transport_write_eof(PyTransport* self, PyObject*) {
   flush_corked(self);
-  PyObject* done = call_native([&] { self->writer->write_eof(); });
-  if (done) self->eof_written = true;
-  return done;
+  return call_native([&] { self->writer->write_eof(); });
 }
 PyObject* transport_pause_reading(PyTransport* self, PyObject*) {
   return call_native([&] { self->reader->pause_reading(); });
@@ -266,37 +265,77 @@ PyObject* transport_set_protocol(PyTransport* self, PyObject* protocol) {
   Py_RETURN_NONE;
 }
 
-PyObject* transport_get_extra_info(PyTransport* self, PyObject* args, PyObject* kwargs) {
+namespace {
+
+// Whether `name` is the interned string `known`. Equal interned strings are
+// one object, so an interned name (every literal in Python code: aiohttp asks
+// for "peername" and "sslcontext" on each request) is told by its address.
+bool is_name(PyObject* name, PyObject* known) {
+  if (name == known) return true;
+  if (PyUnicode_CHECK_INTERNED(name)) return false;
+  return PyUnicode_Compare(name, known) == 0;
+}
+
+// peername / sockname as asyncio gives them, made on first use and kept: a
+// transport's addresses do not change. Py_None when it has none.
+PyObject* cached_address(PyObject** slot, SocketAddress (BaseTransport::*address)() const,
+                         BaseTransport& transport) {
+  if (!*slot) *slot = address_to_python((transport.*address)()).release();
+  return *slot;
+}
+
+// get_extra_info's (name, default=None), positional or by keyword, as
+// PyArg_ParseTupleAndKeywords checks them (the calls with keywords only).
+bool parse_extra_info(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, PyObject** name,
+                      PyObject** default_value) {
+  PyRef tuple = PyRef::steal(PyTuple_New(nargs));
+  PyRef dict = PyRef::steal(PyDict_New());
+  if (!tuple || !dict) return false;
+  for (Py_ssize_t i = 0; i < nargs; ++i) PyTuple_SET_ITEM(tuple.get(), i, Py_NewRef(args[i]));
+  for (Py_ssize_t i = 0; kwnames && i < PyTuple_GET_SIZE(kwnames); ++i) {
+    if (PyDict_SetItem(dict.get(), PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0) {
+      return false;
+    }
+  }
+  // The objects stay alive past the temporaries: the caller's arguments hold them.
   static const char* names[] = {"name", "default", nullptr};
+  return PyArg_ParseTupleAndKeywords(tuple.get(), dict.get(), "O|O:get_extra_info",
+                                     const_cast<char**>(names), name, default_value);
+}
+
+}  // namespace
+
+PyObject* transport_get_extra_info(PyTransport* self, PyObject* const* args, Py_ssize_t nargs,
+                                   PyObject* kwnames) {
   PyObject *name, *default_value = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:get_extra_info", const_cast<char**>(names),
-                                   &name, &default_value)) {
+  if (!kwnames && (nargs == 1 || nargs == 2)) {
+    name = args[0];
+    if (nargs == 2) default_value = args[1];
+  } else if (!parse_extra_info(args, nargs, kwnames, &name, &default_value)) {
     return nullptr;
   }
-  if (PyUnicode_Check(name)) {
-    if (PyUnicode_CompareWithASCIIString(name, "peername") == 0) {
-      PyRef address = address_to_python(self->transport->peername());
-      return address.get() == Py_None ? Py_NewRef(default_value) : address.release();
+  if (!PyUnicode_Check(name)) return Py_NewRef(default_value);
+  PyObject* found = nullptr;
+  if (is_name(name, runtime.str_peername)) {
+    found = cached_address(&self->peername, &BaseTransport::peername, *self->transport);
+  } else if (is_name(name, runtime.str_sockname)) {
+    found = cached_address(&self->sockname, &BaseTransport::sockname, *self->transport);
+  } else if (is_name(name, runtime.str_pipe)) {
+    found = self->pipe;
+  } else if (is_name(name, runtime.str_socket)) {
+    if (!self->socket) {
+      std::any sock = self->transport->get_extra_info("socket");
+      const auto* ts = std::any_cast<TransportSocket>(&sock);
+      if (!ts || ts->fileno() < 0) return Py_NewRef(default_value);
+      self->socket = PyObject_CallFunction(runtime.transport_socket, "i", ts->fileno());
+      if (!self->socket) return nullptr;
     }
-    if (PyUnicode_CompareWithASCIIString(name, "sockname") == 0) {
-      PyRef address = address_to_python(self->transport->sockname());
-      return address.get() == Py_None ? Py_NewRef(default_value) : address.release();
-    }
-    if (PyUnicode_CompareWithASCIIString(name, "pipe") == 0) {
-      return Py_NewRef(self->pipe ? self->pipe : default_value);
-    }
-    if (PyUnicode_CompareWithASCIIString(name, "socket") == 0) {
-      if (!self->socket) {
-        std::any sock = self->transport->get_extra_info("socket");
-        const auto* ts = std::any_cast<TransportSocket>(&sock);
-        if (!ts || ts->fileno() < 0) return Py_NewRef(default_value);
-        self->socket = PyObject_CallFunction(runtime.transport_socket, "i", ts->fileno());
-        if (!self->socket) return nullptr;
-      }
-      return Py_NewRef(self->socket);
-    }
+    found = self->socket;
+  } else {
+    return Py_NewRef(default_value);
   }
-  return Py_NewRef(default_value);
+  if (!found && PyErr_Occurred()) return nullptr;  // an address that did not convert
+  return Py_NewRef(found && found != Py_None ? found : default_value);
 }
 
 PyObject* transport_set_socket(PyTransport* self, PyObject* sock) {
@@ -343,6 +382,8 @@ int transport_traverse(PyTransport* self, visitproc visit, void* arg) {
   Py_VISIT(self->loop);
   Py_VISIT(self->socket);
   Py_VISIT(self->pipe);
+  Py_VISIT(self->peername);
+  Py_VISIT(self->sockname);
   Py_VISIT(self->dict);
   Py_VISIT(self->corked);
   return 0;
@@ -352,6 +393,8 @@ int transport_clear(PyTransport* self) {
   Py_CLEAR(self->extra);
   Py_CLEAR(self->socket);
   Py_CLEAR(self->pipe);
+  Py_CLEAR(self->peername);
+  Py_CLEAR(self->sockname);
   Py_CLEAR(self->dict);
   Py_CLEAR(self->corked);
   return 0;
@@ -373,7 +416,7 @@ void transport_dealloc(PyTransport* self) {
   M("close", transport_close, METH_NOARGS), M("is_closing", transport_is_closing, METH_NOARGS),   \
       M("get_protocol", transport_get_protocol, METH_NOARGS),                                     \
       M("set_protocol", transport_set_protocol, METH_O),                                          \
-      M("get_extra_info", transport_get_extra_info, METH_VARARGS | METH_KEYWORDS),                \
+      M("get_extra_info", transport_get_extra_info, METH_FASTCALL | METH_KEYWORDS),               \
       M("_set_socket", transport_set_socket, METH_O), M("_set_pipe", transport_set_pipe, METH_O), \
       M("_force_close", transport_force_close, METH_O)
 #define READ_METHODS                                              \

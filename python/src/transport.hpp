@@ -36,6 +36,9 @@ struct PyTransport {
   PyObject* socket;  // get_extra_info('socket'), made on first use; closed with the connection
   PyObject*
       pipe;  // connect_*_pipe's file object: get_extra_info('pipe'), closed with the connection
+  // get_extra_info('peername') and ('sockname'), made on first use (None: none).
+  PyObject* peername;
+  PyObject* sockname;
   // Instance attributes, as asyncio's Python transports take them (code and
   // tests wrap a transport's methods: transport.pause_reading = Mock()).
   PyObject* dict;
@@ -43,7 +46,6 @@ struct PyTransport {
   // list of bytes, and their total size.
   PyObject* corked;
   Py_ssize_t corked_size;
-  bool eof_written;  // write_eof() was called: write() must raise at once
   // Inside its own protocol's data_received / buffer_updated
   // (ReadCallbackCork): its writes are sent when that call returns.
   bool reading;
@@ -67,7 +69,8 @@ PyObject* transport_close(PyTransport* self, PyObject*);
 PyObject* transport_is_closing(PyTransport* self, PyObject*);
 PyObject* transport_get_protocol(PyTransport* self, PyObject*);
 PyObject* transport_set_protocol(PyTransport* self, PyObject* protocol);
-PyObject* transport_get_extra_info(PyTransport* self, PyObject* args, PyObject* kwargs);
+PyObject* transport_get_extra_info(PyTransport* self, PyObject* const* args, Py_ssize_t nargs,
+                                   PyObject* kwnames);
 PyObject* transport_set_socket(PyTransport* self, PyObject* sock);
 PyObject* transport_set_pipe(PyTransport* self, PyObject* pipe);
 // set_write_buffer_limits(high=None, low=None)'s arguments, checked as asyncio does.

@@ -19,8 +19,9 @@ bool cork(PyTransport* self, PyObject* data) {
   // iteration that may never come.
   if (loop->corking_thread != std::this_thread::get_id()) return false;
   if (self->corked_size + size > cork_limit) return false;
-  // What the native write would refuse or count as lost, it must see now.
-  if (self->eof_written || self->transport->is_closing()) return false;
+  // What the native write would refuse (after write_eof(), during sendfile)
+  // or count as lost, it must see now: the native transport's own state says.
+  if (!self->writer->accepts_writes()) return false;
   if (!self->corked) {
     self->corked = Py_NewRef(data);
     // Inside its own read callback, ReadCallbackCork sends it on return.

@@ -41,6 +41,20 @@ class SubprocessTests(LoopTestCase):
             transport.close()
         self.run_async(main())
 
+    def test_cancelled_as_it_starts_ends(self):
+        # Cancelled at once, the spawn kills the child and waits for it: its
+        # pipes close, and it is reaped, before asyncio's _connect_pipes has
+        # recorded the pipes (their connections settle a few iterations
+        # later here). The wait must still end, with the cancellation.
+        async def main():
+            for _ in range(20):
+                task = self.loop.create_task(self.loop.subprocess_exec(
+                    asyncio.SubprocessProtocol, sys.executable, '-c', 'import time; time.sleep(60)'))
+                self.loop.call_soon(task.cancel)
+                with self.assertRaises(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 5)
+        self.run_async(main(), timeout=60)
+
     def test_argument_errors(self):
         async def main():
             with self.assertRaisesRegex(ValueError, 'shell must be False'):

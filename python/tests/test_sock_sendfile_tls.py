@@ -124,6 +124,44 @@ class SockTests(LoopTestCase):
         self.run_async(main())
 
 
+    def test_write_during_sendfile_raises_at_once(self):
+        # A write made from a callback while loop.sendfile runs raises, as
+        # asyncio's does; it must not be kept to be sent later (write_cork).
+        async def main():
+            with tempfile.TemporaryFile() as f:
+                f.write(b'x' * (1 << 20))
+                f.flush()
+
+                class Stalled(asyncio.Protocol):  # reads nothing: sendfile must wait
+                    def connection_made(self, transport):
+                        transport.pause_reading()
+
+                server = await self.loop.create_server(Stalled, '127.0.0.1', 0)
+                port = server.sockets[0].getsockname()[1]
+                transport, _ = await self.loop.create_connection(asyncio.Protocol,
+                                                                 '127.0.0.1', port)
+                transport.get_extra_info('socket').setsockopt(socket.SOL_SOCKET,
+                                                              socket.SO_SNDBUF, 4096)
+                sending = self.loop.create_task(self.loop.sendfile(transport, f))
+                refused = None
+                for _ in range(1000):  # until the sendfile has begun: a few iterations
+                    await asyncio.sleep(0)
+                    try:
+                        transport.write(b'data')
+                    except RuntimeError as e:
+                        refused = e
+                        break
+                self.assertIn('sendfile is in progress', str(refused))
+                self.assertFalse(sending.done())
+                sending.cancel()
+                transport.abort()
+                server.close()
+                await server.wait_closed()
+                with self.assertRaises(asyncio.CancelledError):
+                    await sending
+        self.run_async(main())
+
+
 class TlsTests(LoopTestCase):
 
     def test_tls_echo_and_start_tls(self):

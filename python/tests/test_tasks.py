@@ -29,6 +29,46 @@ class TaskTests(LoopTestCase):
         self.assertEqual(task.get_name(), 'worker')
         self.assertEqual(self.loop.run_until_complete(task), 'done')
 
+    def test_create_task_arguments(self):
+        # Native when no factory is set and debug mode is off; the other
+        # cases go through the Python half, with asyncio's errors.
+        import contextvars
+        var = contextvars.ContextVar('var', default='outside')
+
+        async def read_var():
+            return var.get()
+
+        context = contextvars.copy_context()
+        context.run(var.set, 'inside')
+        task = self.loop.create_task(read_var(), context=context, name='with-context')
+        self.assertEqual(task.get_name(), 'with-context')
+        self.assertEqual(self.loop.run_until_complete(task), 'inside')
+        # A keyword name that is not interned takes the Python path, same result.
+        task = self.loop.create_task(read_var(), **{''.join(['na', 'me']): 'spelled'})
+        self.assertEqual((task.get_name(), self.loop.run_until_complete(task)),
+                         ('spelled', 'outside'))
+        coro = read_var()
+        with self.assertRaisesRegex(TypeError, 'unexpected keyword'):
+            self.loop.create_task(coro, bogus=1)
+        coro.close()
+        with self.assertRaisesRegex(TypeError, 'a coroutine was expected'):
+            self.loop.create_task(42)
+        coro = read_var()
+        self.loop.close()
+        with self.assertRaisesRegex(RuntimeError, 'Event loop is closed'):
+            self.loop.create_task(coro)
+        coro.close()
+
+    def test_create_task_in_debug_mode_points_at_the_caller(self):
+        async def nothing():
+            pass
+
+        self.loop.set_debug(True)
+        task = self.loop.create_task(nothing())
+        self.assertEqual(task._source_traceback[-1].name,
+                         'test_create_task_in_debug_mode_points_at_the_caller')
+        self.loop.run_until_complete(task)
+
     def test_task_factory(self):
         made = []
 

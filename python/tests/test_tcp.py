@@ -149,6 +149,13 @@ class TcpTests(LoopTestCase):
                 seen['sockname'] = transport.get_extra_info('sockname')
                 seen['socket'] = transport.get_extra_info('socket')
                 seen['missing'] = transport.get_extra_info('sslcontext', 'default')
+                # Keywords, a name that is not interned, a name that is not a str.
+                seen['other_forms'] = (
+                    transport.get_extra_info(name='sockname'),
+                    transport.get_extra_info('sslcontext', default=1),
+                    transport.get_extra_info(''.join(['peer', 'name']), None),
+                    transport.get_extra_info(42, 'not a str'))
+                seen['kept'] = transport.get_extra_info('peername') is seen['peername']
                 seen['protocol'] = transport.get_protocol() is self
                 seen['limits'] = transport.get_write_buffer_limits()
                 seen['reading'] = transport.is_reading()
@@ -179,6 +186,15 @@ class TcpTests(LoopTestCase):
         self.assertEqual(seen['peername'][0], '127.0.0.1')
         self.assertEqual(seen['socket'].family, socket.AF_INET)
         self.assertEqual(seen['missing'], 'default')
+        self.assertEqual(seen['other_forms'],
+                         (('127.0.0.1', port), 1, seen['peername'], 'not a str'))
+        self.assertTrue(seen['kept'])
+        with self.assertRaisesRegex(TypeError, "missing required argument 'name'"):
+            transport.get_extra_info()
+        with self.assertRaisesRegex(TypeError, 'at most 2 arguments'):
+            transport.get_extra_info('peername', 1, 2)
+        with self.assertRaisesRegex(TypeError, "'bogus' is an invalid keyword"):
+            transport.get_extra_info('peername', bogus=1)
         self.assertTrue(seen['protocol'])
         self.assertEqual(seen['limits'], (16 * 1024, 64 * 1024))
         self.assertTrue(seen['reading'])

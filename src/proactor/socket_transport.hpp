@@ -60,6 +60,9 @@ class ProactorSocketTransport final : public Transport,
   void write_eof() override;
   bool can_write_eof() const override { return true; }
   void abort() override { force_close(nullptr); }
+  bool accepts_writes() const override {
+    return !closing_ && !conn_lost_ && !eof_ && !sendfile_running_;
+  }
 
   // SendfileTarget (loop.sendfile)
   Future<void> make_empty_waiter() override;

@@ -65,6 +65,9 @@ class alignas(64) SocketTransport final : public IoWatcher,
   void write_eof() override;
   bool can_write_eof() const override { return true; }
   void abort() override { force_close(nullptr); }
+  bool accepts_writes() const override {
+    return !closing_ && !conn_lost_ && !eof_ && !sendfile_running_;
+  }
 
   [[gnu::hot]] void on_io(std::uint32_t events) override;
 
