@@ -126,6 +126,55 @@ TEST_F(Queues, GetterWokenThenCancelledPassesTheItemToTheNextGetter) {
   run(body());
 }
 
+// asyncio's getter loops (`while self.empty(): await getter`): woken, but
+// the item was taken by get_nowait() before it ran, it waits again at the
+// end of the line, behind the getters that came after it.
+TEST_F(Queues, GetterWokenButRobbedWaitsAgainBehindLaterGetters) {
+  auto body = []() -> Task<void> {
+    Queue<int> q;
+    EventLoop& loop = get_running_loop();
+    Task<int> g1 = loop.create_task(q.get());
+    co_await settle();
+    Task<int> g2 = loop.create_task(q.get());
+    co_await settle();
+    q.put_nowait(1);               // wakes g1 ...
+    EXPECT_EQ(q.get_nowait(), 1);  // ... whose item is gone before it runs
+    co_await settle();
+    EXPECT_FALSE(g1.done()) << "a robbed getter waits again";
+    q.put_nowait(2);
+    q.put_nowait(3);
+    EXPECT_EQ(co_await g2, 2) << "g2 is now first in line";
+    EXPECT_EQ(co_await g1, 3);
+  };
+  run(body());
+}
+
+// The same for a putter whose room was taken by put_nowait().
+TEST_F(Queues, PutterWokenButRobbedWaitsAgainBehindLaterPutters) {
+  auto body = []() -> Task<void> {
+    Queue<int> q(1);
+    q.put_nowait(0);
+    EventLoop& loop = get_running_loop();
+    Task<void> p1 = loop.create_task(q.put(1));
+    co_await settle();
+    Task<void> p2 = loop.create_task(q.put(2));
+    co_await settle();
+    EXPECT_EQ(q.get_nowait(), 0);  // room: wakes p1 ...
+    q.put_nowait(9);               // ... whose room is gone before it runs
+    co_await settle();
+    EXPECT_FALSE(p1.done()) << "a robbed putter waits again";
+    std::vector<int> got;
+    for (int i = 0; i < 3; ++i) {
+      got.push_back(co_await q.get());
+      co_await settle();
+    }
+    co_await p1;
+    co_await p2;
+    EXPECT_EQ(got, (std::vector<int>{9, 2, 1}));
+  };
+  run(body());
+}
+
 TEST_F(Queues, PutterWokenThenCancelledPassesTheRoomToTheNextPutter) {
   auto body = []() -> Task<void> {
     Queue<int> q(1);

@@ -21,11 +21,15 @@
 // The text form of a script (for the Python side), one item per line:
 //   limit N | feed HEX | eof | exception | read N | readline | readuntil HEX | readexactly N
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <exception>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "aiocpp/aiocpp.hpp"
@@ -260,6 +264,25 @@ inline aiocpp::Task<void> settle() {
   co_await aiocpp::yield_now();
 }
 
+// Bytes arrive by feed_data (a subprocess pipe's way) or, as a socket's do,
+// through get_buffer / buffer_updated: lent free space filled in pieces,
+// some smaller than the space lent. Which, by the step's index, so that both
+// paths meet every kind of script and a transcript stays deterministic.
+inline void feed(aiocpp::StreamReader& reader, std::string_view bytes, std::size_t index) {
+  if (index % 3 == 0) {
+    reader.feed_data(bytes);
+    return;
+  }
+  const std::size_t piece = index % 3 == 1 ? bytes.size() : 1 + index % 5;
+  while (!bytes.empty()) {
+    std::span<char> space = reader.get_buffer(index % 3 == 1 ? 0 : piece);
+    const std::size_t n = std::min({space.size(), piece, bytes.size()});
+    std::memcpy(space.data(), bytes.data(), n);
+    reader.buffer_updated(n);
+    bytes.remove_prefix(n);
+  }
+}
+
 inline void notify(Run& run) {
   if (run.more.valid() && !run.more.done()) run.more.set_result();
 }
@@ -268,12 +291,13 @@ inline aiocpp::Task<std::vector<std::string>> run_script(const Script& script) {
   Run run(script.limit);
   aiocpp::Task<void> reader = aiocpp::get_running_loop().create_task(reads_in_order(run));
   bool eof = false;
-  for (const Step& step : script.steps) {
+  for (std::size_t i = 0; i < script.steps.size(); ++i) {
+    const Step& step = script.steps[i];
     if (step.is_read()) {
       run.reads.push_back(&step);
       notify(run);
     } else if (step.kind == Step::feed) {
-      run.reader.feed_data(step.bytes);
+      feed(run.reader, step.bytes, i);
     } else if (step.kind == Step::eof) {
       run.reader.feed_eof();
       eof = true;

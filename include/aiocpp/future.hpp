@@ -131,6 +131,15 @@ TaskBase* suspend_current_task(FutureBase& future, std::coroutine_handle<> waite
 // After a wake-up: throws CancelledError if the task was cancelled while
 // it waited on something that could not itself be cancelled.
 void resume_current_task(TaskBase* task);
+// The two halves of suspend_current_task, for an awaiter that decides at
+// wake-up whether its task runs: the running task (the same RuntimeErrors),
+// and suspending `task` at `waiter` until `future` completes, when the loop
+// calls `on_done` instead of stepping the task. on_done then steps it
+// (TaskBase::step) or suspends it again on another future. Returns
+// on_done's id in `future`.
+TaskBase* task_to_suspend(FutureBase& future);
+std::uint64_t suspend_task_on(TaskBase* task, FutureBase& future, std::coroutine_handle<> waiter,
+                              FutureBase::Callback on_done);
 
 }  // namespace detail
 

@@ -13,6 +13,7 @@
 //
 // or an explicit `co_await lock.acquire(); ... lock.release();`.
 
+#include <coroutine>
 #include <cstddef>
 #include <functional>
 #include <utility>
@@ -26,48 +27,110 @@ namespace aiocpp {
 // asyncio.Event: wait() blocks until set() is called; clear() resets it.
 class Event {
  public:
+  class Wait;
+
   bool is_set() const noexcept { return value_; }
   // Wakes every waiter; later wait() calls return at once until clear().
   void set();
   void clear() noexcept { value_ = false; }
-  Task<void> wait();
+  Wait wait();
 
  private:
   detail::WaiterQueue waiters_;
   bool value_ = false;
 };
 
+// What Event::wait() returns: an awaitable (no coroutine frame) that also
+// converts to a Task<void> (create_task(event.wait())).
+class Event::Wait : public detail::ConvertibleToTask<Event::Wait, void> {
+ public:
+  explicit Wait(Event& event) noexcept : event_(&event) {}
+  bool await_ready() const noexcept { return event_->value_; }
+  void await_suspend(std::coroutine_handle<> waiter) { wait_.suspend(event_->waiters_, waiter); }
+  void await_resume() {
+    if (wait_.waited()) wait_.finish();
+  }
+
+ private:
+  Event* event_;
+  detail::QueuedWait wait_;
+};
+
+inline Event::Wait Event::wait() { return Wait(*this); }
+
 // asyncio.Lock: a non-reentrant mutex for tasks.
 class Lock {
  public:
+  class Acquire;
+
   bool locked() const noexcept { return locked_; }
-  Task<void> acquire();
+  Acquire acquire();
   // RuntimeError when the lock is not held.
   void release();
 
  private:
+  // Free, and nobody queued first who could still take it.
+  bool free_for_newcomer() const;
   void wake_up_first();
+
   detail::WaiterQueue waiters_;
   bool locked_ = false;
 };
+
+// What Lock::acquire() returns: takes a free lock at once, else waits in
+// line; converts to a Task<void> as well.
+class Lock::Acquire : public detail::ConvertibleToTask<Lock::Acquire, void> {
+ public:
+  explicit Acquire(Lock& lock) noexcept : lock_(&lock) {}
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> waiter) { wait_.suspend(lock_->waiters_, waiter); }
+  void await_resume();
+
+ private:
+  Lock* lock_;
+  detail::QueuedWait wait_;
+};
+
+inline Lock::Acquire Lock::acquire() { return Acquire(*this); }
 
 // asyncio.Semaphore: a counter that acquire() decrements (waiting at zero)
 // and release() increments. ValueError for a negative initial value.
 class Semaphore {
  public:
+  class Acquire;
+
   explicit Semaphore(int value = 1);
   virtual ~Semaphore() = default;
+
   // True when acquire() would wait.
   bool locked() const;
-  Task<void> acquire();
+  Acquire acquire();
   virtual void release();
   int value() const noexcept { return value_; }
 
  private:
   bool wake_up_next();
+
   detail::WaiterQueue waiters_;
   int value_;
 };
+
+// What Semaphore::acquire() returns (an awaitable that converts to a Task<void>).
+class Semaphore::Acquire : public detail::ConvertibleToTask<Semaphore::Acquire, void> {
+ public:
+  explicit Acquire(Semaphore& semaphore) noexcept : semaphore_(&semaphore) {}
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> waiter) {
+    wait_.suspend(semaphore_->waiters_, waiter);
+  }
+  void await_resume();
+
+ private:
+  Semaphore* semaphore_;
+  detail::QueuedWait wait_;
+};
+
+inline Semaphore::Acquire Semaphore::acquire() { return Acquire(*this); }
 
 // asyncio.BoundedSemaphore: releasing more often than acquiring is a ValueError.
 class BoundedSemaphore : public Semaphore {
@@ -90,7 +153,7 @@ class Condition {
   Condition& operator=(const Condition&) = delete;
 
   bool locked() const noexcept { return lock_->locked(); }
-  Task<void> acquire() { return lock_->acquire(); }
+  Lock::Acquire acquire() { return lock_->acquire(); }
   void release() { lock_->release(); }
 
   // RuntimeError unless the lock is held. CancelledError still comes back

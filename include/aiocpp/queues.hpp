@@ -8,6 +8,7 @@
 // that was woken but cancelled before it ran passes the wake-up on.
 
 #include <algorithm>
+#include <coroutine>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -49,9 +50,6 @@ class QueueBase {
   Task<void> join();
 
  protected:
-  // Waits once in `waiters` (a put waiting for room, a get for an item);
-  // `still_blocked()` says whether the queue is still full / empty.
-  Task<void> wait_in(WaiterQueue& waiters, std::function<bool()> still_blocked);
   void item_added();
   WaiterQueue getters_;
   WaiterQueue putters_;
@@ -133,23 +131,77 @@ class BasicQueue : public detail::QueueBase {
     return item;
   }
 
-  Task<void> put(T item) {
-    while (full()) {
-      std::function<bool()> blocked = [this] { return full(); };
-      co_await wait_in(putters_, blocked);
-    }
-    put_nowait(std::move(item));
+  class Put;
+  class Get;
+  // Waits for room, then puts (an awaitable without a coroutine frame,
+  // converting to a Task<void>).
+  Put put(T item) { return Put(*this, std::move(item)); }
+  // Waits for an item, then takes it (converts to a Task<T>).
+  Get get() { return Get(*this); }
+
+ private:
+  static bool is_full(void* queue) { return static_cast<BasicQueue*>(queue)->full(); }
+  static bool is_empty(void* queue) { return static_cast<BasicQueue*>(queue)->empty(); }
+
+  Store store_;
+};
+
+template <class T, class Store>
+class BasicQueue<T, Store>::Put : public detail::ConvertibleToTask<Put, void> {
+ public:
+  Put(BasicQueue& queue, T item) : queue_(&queue), item_(std::move(item)) {}
+  bool await_ready() {
+    if (queue_->full()) return false;
+    queue_->put_nowait(std::move(item_));
+    return true;
   }
-  Task<T> get() {
-    while (empty()) {
-      std::function<bool()> blocked = [this] { return empty(); };
-      co_await wait_in(getters_, blocked);
+  void await_suspend(std::coroutine_handle<> waiter) {
+    wait_.suspend(queue_->putters_, waiter, &BasicQueue::is_full, queue_);
+  }
+  void await_resume() {
+    if (!wait_.waited()) return;  // put in await_ready
+    try {
+      wait_.finish();
+    } catch (const CancelledError&) {
+      // Woken for room, but cancelled before it ran: the room goes to the
+      // next putter in line.
+      if (!queue_->full() && wait_.woken()) queue_->putters_.pop_and_wake();
+      throw;
     }
-    co_return get_nowait();
+    queue_->put_nowait(std::move(item_));
   }
 
  private:
-  Store store_;
+  BasicQueue* queue_;
+  T item_;
+  detail::QueuedWait wait_;
+};
+
+template <class T, class Store>
+class BasicQueue<T, Store>::Get : public detail::ConvertibleToTask<Get, T> {
+ public:
+  explicit Get(BasicQueue& queue) noexcept : queue_(&queue) {}
+  bool await_ready() const noexcept { return !queue_->empty(); }
+  void await_suspend(std::coroutine_handle<> waiter) {
+    wait_.suspend(queue_->getters_, waiter, &BasicQueue::is_empty, queue_);
+  }
+  T await_resume() {
+    if (wait_.waited()) {
+      try {
+        wait_.finish();
+      } catch (const CancelledError&) {
+        // Woken for an item, but cancelled before it ran: the item goes to
+        // the next getter in line.
+        if (!queue_->empty() && wait_.woken()) queue_->getters_.pop_and_wake();
+        throw;
+      }
+    }
+    return queue_->get_nowait();
+  }
+
+ private:
+  BasicQueue* queue_;
+  detail::QueuedWait wait_;
 };
 
 // asyncio.Queue: first in, first out.

@@ -16,11 +16,14 @@
 // Reader and writer are shared: the client_connected task (kept by the
 // connection's protocol until it finishes) and the caller may both hold them.
 //
-// The reader's buffer is one std::string with a read offset: bytes are
-// appended as they arrive and consumed from the front by moving the offset,
-// and the consumed prefix is dropped only when it is most of the buffer, so
-// reading a long line or a large message copies each byte O(1) times, and
-// readuntil() resumes its search where the previous one stopped.
+// The reader's buffer is one std::string with a live range: the transport
+// receives straight into its free tail (the reader's protocol is a
+// BufferedProtocol, so a socket's bytes are copied once, by the kernel),
+// reads consume from the front by moving an offset, and the consumed prefix
+// is moved out of the way only when the tail is too small and the prefix at
+// least as large as what stays, so reading a long line or a large message
+// copies each byte O(1) times, and readuntil() resumes its search where the
+// previous one stopped.
 
 #include <any>
 #include <coroutine>
@@ -92,11 +95,23 @@ class StreamReader {
   void set_transport(ReadTransport* transport) noexcept { transport_ = transport; }
   void feed_data(std::string_view data);
   void feed_eof();
+  // The zero-copy form of feed_data (BufferedProtocol's pair): free space at
+  // the end of the buffer, at least `size_hint` bytes (0: the reader's
+  // choice), valid until the next call on the reader; then buffer_updated(n)
+  // says that its first n bytes were filled.
+  std::span<char> get_buffer(std::size_t size_hint);
+  void buffer_updated(std::size_t nbytes);
 
  private:
   friend class Read;
-  std::size_t buffered() const noexcept { return buffer_.size() - start_; }
-  std::string_view view() const noexcept { return std::string_view(buffer_).substr(start_); }
+  std::size_t buffered() const noexcept { return end_ - start_; }
+  std::string_view view() const noexcept {
+    return std::string_view(buffer_.data() + start_, end_ - start_);
+  }
+  // At least `wanted` bytes of free space after end_.
+  void make_room(std::size_t wanted);
+  // After bytes were added at end_: wakes the read, pauses the transport.
+  void data_arrived();
   // Removes the first n bytes into `out` (replacing its contents).
   void take(std::size_t n, std::string& out);
   void discard(std::size_t n);
@@ -105,8 +120,12 @@ class StreamReader {
   void wakeup_waiter();
 
   long limit_;
-  std::string buffer_;     // unread bytes are buffer_[start_, size)
-  std::size_t start_ = 0;  // consumed prefix, dropped lazily
+  // Unread bytes are buffer_[start_, end_); [end_, size) is free space, lent
+  // to the transport. The string's size is how much of it is usable: growing
+  // it zero-fills, so it grows only when the free space is too small.
+  std::string buffer_;
+  std::size_t start_ = 0;  // consumed prefix, moved out of the way lazily
+  std::size_t end_ = 0;
   bool eof_ = false;
   bool paused_ = false;                 // we paused the transport's reading
   ReadTransport* transport_ = nullptr;  // valid until connection_lost

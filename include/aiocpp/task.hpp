@@ -48,6 +48,9 @@ class TaskBase : public FutureBase, public ListNode<TaskBase> {
   const std::string& name() const noexcept { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
   int cancelling() const noexcept { return num_cancels_requested_; }
+  // cancel() came while the task could not be interrupted (its awaited
+  // future was already done): the next step raises CancelledError.
+  bool cancel_requested() const noexcept { return must_cancel_; }
   int uncancel() noexcept { return num_cancels_requested_ > 0 ? --num_cancels_requested_ : 0; }
 
   // Called by the promise, at the end of the coroutine.
@@ -64,6 +67,9 @@ class TaskBase : public FutureBase, public ListNode<TaskBase> {
 
  private:
   friend TaskBase* suspend_current_task(FutureBase&, std::coroutine_handle<>);
+  friend std::uint64_t suspend_task_on(TaskBase*, FutureBase&, std::coroutine_handle<>,
+                                       FutureBase::Callback);
+  void wait_on(FutureBase& future, std::coroutine_handle<> waiter);
   friend void resume_current_task(TaskBase*);
   friend class YieldAwaiter;
   void finish_unstarted_as_cancelled() noexcept;

@@ -1,6 +1,8 @@
 // asyncio's locks: Event, Lock, Semaphore, BoundedSemaphore, Condition,
 // Barrier. Each wait appends a future to a FIFO and removes it again when
-// the waiting coroutine resumes, however it resumes.
+// the waiting coroutine resumes, however it resumes. Event, Lock and
+// Semaphore wait in awaitables (QueuedWait) rather than coroutines: a wait
+// allocates no coroutine frame.
 
 #include "aiocpp/locks.hpp"
 
@@ -20,43 +22,33 @@ void Event::set() {
   }
 }
 
-Task<void> Event::wait() {
-  if (value_) co_return;
-  auto& waiter = waiters_.add();
-  std::uint64_t id = waiter.id;
-  Future<void> fut = waiter.future;
-  try {
-    co_await fut;
-  } catch (const CancelledError&) {
-    waiters_.remove(id);
-    throw;
-  }
-  waiters_.remove(id);
-}
-
 // --- Lock ----------------------------------------------------------------------
 
-Task<void> Lock::acquire() {
-  bool all_cancelled = true;
-  for (auto& w : waiters_) all_cancelled = all_cancelled && w.future.cancelled();
-  if (!locked_ && all_cancelled) {
-    locked_ = true;
-    co_return;
+bool Lock::free_for_newcomer() const {
+  if (locked_) return false;
+  for (const auto& w : waiters_) {
+    if (!w.future.cancelled()) return false;
   }
-  auto& waiter = waiters_.add();
-  std::uint64_t id = waiter.id;
-  Future<void> fut = waiter.future;
+  return true;
+}
+
+bool Lock::Acquire::await_ready() {
+  if (!lock_->free_for_newcomer()) return false;
+  lock_->locked_ = true;
+  return true;
+}
+
+void Lock::Acquire::await_resume() {
+  if (!wait_.waited()) return;  // taken in await_ready
   try {
-    co_await fut;
+    wait_.finish();
   } catch (const CancelledError&) {
-    waiters_.remove(id);
     // Woken and cancelled before it ran: the lock is free, so the wake-up
     // goes to the next waiter instead of being lost.
-    if (!locked_) wake_up_first();
+    if (!lock_->locked_) lock_->wake_up_first();
     throw;
   }
-  waiters_.remove(id);
-  locked_ = true;
+  lock_->locked_ = true;
 }
 
 void Lock::release() {
@@ -86,27 +78,25 @@ bool Semaphore::locked() const {
   return false;
 }
 
-Task<void> Semaphore::acquire() {
-  if (!locked()) {
-    --value_;
-    co_return;
-  }
-  auto& waiter = waiters_.add();
-  std::uint64_t id = waiter.id;
-  Future<void> fut = waiter.future;
+bool Semaphore::Acquire::await_ready() {
+  if (semaphore_->locked()) return false;
+  --semaphore_->value_;
+  return true;
+}
+
+void Semaphore::Acquire::await_resume() {
+  if (!wait_.waited()) return;  // taken in await_ready
   try {
-    co_await fut;
+    wait_.finish();
   } catch (const CancelledError&) {
-    waiters_.remove(id);
-    if (!fut.cancelled()) {
+    if (wait_.woken()) {
       // Woken (the unit was reserved for us) but cancelled: give it back.
-      ++value_;
-      wake_up_next();
+      ++semaphore_->value_;
+      semaphore_->wake_up_next();
     }
     throw;
   }
-  waiters_.remove(id);
-  if (value_ > 0) wake_up_next();
+  if (semaphore_->value_ > 0) semaphore_->wake_up_next();
 }
 
 void Semaphore::release() {

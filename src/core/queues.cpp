@@ -1,25 +1,10 @@
-// The item-type-independent part of asyncio's queues: waiting for room or
-// for an item, and the unfinished-task count behind join().
+// The item-type-independent part of asyncio's queues: the unfinished-task
+// count behind join(). (Waiting for room or an item: BasicQueue's Put and
+// Get, over detail::QueuedWait.)
 
 #include "aiocpp/queues.hpp"
 
 namespace aiocpp::detail {
-
-Task<void> QueueBase::wait_in(WaiterQueue& waiters, std::function<bool()> still_blocked) {
-  auto& waiter = waiters.add();
-  std::uint64_t id = waiter.id;
-  Future<void> fut = waiter.future;
-  try {
-    co_await fut;
-  } catch (const CancelledError&) {
-    // Popped and woken already, but cancelled before it ran: the item (or
-    // the room) it was woken for goes to the next one in line.
-    waiters.remove(id);
-    if (!still_blocked() && !fut.cancelled()) waiters.pop_and_wake();
-    throw;
-  }
-  waiters.remove(id);  // normally popped by the waker; a no-op then
-}
 
 void QueueBase::item_added() {
   ++unfinished_tasks_;

@@ -160,20 +160,44 @@ void TaskBase::abandon() noexcept {
   if (frame) frame.destroy();
 }
 
-TaskBase* suspend_current_task(FutureBase& future, std::coroutine_handle<> waiter) {
+namespace {
+
+// The running task, if `future` may be awaited there. Inlined into
+// suspend_current_task, a hot path.
+[[gnu::always_inline]] inline TaskBase* checked_current_task(FutureBase& future) {
   TaskBase* task = current_task;
   if (!task) throw RuntimeError("await outside of a task: use create_task() or run()");
   if (&future == task) throw RuntimeError("Task cannot await on itself");
-  if (&future.loop() != task->loop_) {
+  if (&future.loop() != &task->loop()) {
     throw RuntimeError("Task got Future attached to a different loop");
   }
-  future.add_done_callback([self = Ref<TaskBase>(task)] { self->step(); });
-  task->resume_point_ = waiter;
-  task->fut_waiter_ = Ref<FutureBase>(&future);
-  if (task->must_cancel_ && future.cancel(task->pending_cancel_message_)) {
-    task->must_cancel_ = false;
-  }
   return task;
+}
+
+}  // namespace
+
+// Only this file calls it: inline, as it was when suspend_current_task was one function.
+[[gnu::always_inline]] inline void TaskBase::wait_on(FutureBase& future,
+                                                     std::coroutine_handle<> waiter) {
+  resume_point_ = waiter;
+  fut_waiter_ = Ref<FutureBase>(&future);
+  if (must_cancel_ && future.cancel(pending_cancel_message_)) must_cancel_ = false;
+}
+
+TaskBase* task_to_suspend(FutureBase& future) { return checked_current_task(future); }
+
+TaskBase* suspend_current_task(FutureBase& future, std::coroutine_handle<> waiter) {
+  TaskBase* task = checked_current_task(future);
+  future.add_done_callback([self = Ref<TaskBase>(task)] { self->step(); });
+  task->wait_on(future, waiter);
+  return task;
+}
+
+std::uint64_t suspend_task_on(TaskBase* task, FutureBase& future, std::coroutine_handle<> waiter,
+                              FutureBase::Callback on_done) {
+  std::uint64_t id = future.add_done_callback(std::move(on_done));
+  task->wait_on(future, waiter);
+  return id;
 }
 
 void resume_current_task(TaskBase* task) {
