@@ -164,7 +164,16 @@ void check_enter(int rc, const char* what) {
 // has queued for this thread, and looks at the completion queue.
 void UringBackend::poll(double timeout) {
   bool ready = false;
-  if (timeout != 0 && busy_) {
+  if (timeout != 0 && busy_ && io_uring_sq_ready(&ring_) > 0) {
+    // This iteration's operations leave first, and what completes at once
+    // (a send on loopback completes within its submission) is run without
+    // counting as a poll's find: counted, each message's own send made the
+    // polls look fruitful, and at 10,000 requests/s the budget stayed at
+    // 32-64 polls per message (61 io_uring_enter per request).
+    check_enter(io_uring_submit_and_get_events(&ring_), "io_uring_submit_and_get_events");
+    ready = io_uring_cq_ready(&ring_) > 0;
+  }
+  if (timeout != 0 && busy_ && !ready) {
     const int polls = poll_budget_.polls();
     for (int i = 0; i < polls && !ready; ++i) {
       check_enter(io_uring_submit_and_get_events(&ring_), "io_uring_submit_and_get_events");
