@@ -104,11 +104,14 @@ class InterleavedDuels(unittest.TestCase):
     def setUp(self):
         FakeServer.started, FakeServer.stopped, FakeServer.missing = [], [], set()
         self.calls = []
+        self.rates = []
         self.saved = peers.Server, duel.one_round
         peers.Server = FakeServer
 
-        def fake_round(ctx, servers, size, connections, depth, duration, warmup, first):
+        def fake_round(ctx, servers, size, connections, depth, duration, warmup, first,
+                       rate=None):
             self.calls.append((size, connections, servers[0].name, servers[1].name, servers))
+            self.rates.append(rate)
             cost = {"raw_epoll": 4.0, "aiocpp_protocol": 4.1, "libuv": 4.4}
             return [{"cpu_us": cost[s.name], "requests_per_s": 1000.0 / cost[s.name]}
                     for s in servers]
@@ -151,6 +154,14 @@ class InterleavedDuels(unittest.TestCase):
         self.assertEqual(len(d["cpu_ratios"]), 3)
         self.assertAlmostEqual(d["cpu_ratio"][0], 4.1 / 4.0)
         self.assertEqual(len(out[1]["cpu_us"]["raw_epoll"]), 6)  # the control: both sides
+
+    def test_a_fixed_rate_reaches_every_round_and_the_result(self):
+        out = duel.duels(self.ctx, [("raw_epoll", "aiocpp_protocol")], [(1024, 10)], 2, 1.0,
+                         0.3, depth=4, rate=10000)
+        self.assertEqual(self.rates, [10000, 10000])
+        self.assertEqual(out[0]["rate"], 10000)
+        duel.duels(self.ctx, [("raw_epoll", "aiocpp_protocol")], [(1024, 10)], 1, 1.0, 0.3)
+        self.assertEqual(self.rates[-1], None)  # closed loop unless asked
 
     def test_a_server_that_is_missing_fails_only_its_duels(self):
         FakeServer.missing = {"libuv"}
