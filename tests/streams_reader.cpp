@@ -2,7 +2,10 @@
 // behaviour — read / readline / readexactly / readuntil, limits, EOF,
 // exceptions, and long lines arriving in many pieces.
 
+#include <algorithm>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "aiocpp/streams.hpp"
 #include "test_support.hpp"
@@ -220,6 +223,129 @@ TEST_F(Reader, ALongLineInManySmallPiecesIsReadInLinearTime) {
     (void)get_running_loop().create_task(feeder(r, piece, size));
     std::string line = co_await r.readline();
     EXPECT_EQ(line.size(), size + 1);
+  };
+  run(body());
+}
+
+// --- The lent buffer (get_buffer / buffer_updated, as a transport calls them) --------
+
+bool all_are(const std::string& s, char c) {
+  return std::all_of(s.begin(), s.end(), [c](char x) { return x == c; });
+}
+
+// A transport's receive of `n` bytes into what the reader offers; the
+// offer's size goes to `offers`.
+void receive(StreamReader& r, std::size_t n, char fill, std::vector<std::size_t>& offers) {
+  std::span<char> space = r.get_buffer(0);
+  offers.push_back(space.size());
+  n = std::min(n, space.size());
+  std::fill_n(space.data(), n, fill);
+  r.buffer_updated(n);
+}
+
+// What a loop of reads into one reused string saw, as an echo loop does.
+struct ReadsIntoOneString {
+  std::vector<const char*> where;  // where each result's bytes lived
+  std::vector<std::string> got;
+  std::vector<std::size_t> offers;  // the free space offered to each receive
+};
+
+Task<void> read_into_repeatedly(StreamReader& r, std::string& into, std::size_t count,
+                                ReadsIntoOneString& seen) {
+  for (std::size_t i = 0; i < count; ++i) {
+    co_await r.read(65536, into);
+    seen.where.push_back(into.data());
+    seen.got.push_back(into);
+  }
+}
+
+// Each read waits before its bytes arrive: receive i brings sizes[i] bytes
+// of 'a' + i into a reader whose reads go into a 64 KiB string.
+Task<ReadsIntoOneString> waiting_reads(std::vector<std::size_t> sizes) {
+  StreamReader r;
+  std::string into(64 * 1024, 'x');
+  ReadsIntoOneString seen;
+  Task<void> reads =
+      get_running_loop().create_task(read_into_repeatedly(r, into, sizes.size(), seen));
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    co_await yield_now();  // the read waits
+    receive(r, sizes[i], static_cast<char>('a' + i), seen.offers);
+  }
+  co_await reads;
+  for (std::size_t i = 0; i < seen.got.size(); ++i) {
+    EXPECT_EQ(seen.got[i].size(), sizes[i]) << i;
+    EXPECT_TRUE(all_are(seen.got[i], static_cast<char>('a' + i))) << i;
+  }
+  co_return seen;
+}
+
+TEST_F(Reader, AShortReceiveDoesNotShrinkTheNextOffer) {
+  // Two servers sharing a CPU receive 4-10 KiB at a time: had each offer
+  // been as large as the last result, a 100 KiB message took 10 receives.
+  auto body = []() -> Task<void> {
+    std::vector<std::size_t> sizes;
+    for (std::size_t i = 0; i < 8; ++i) sizes.push_back(4096 + 512 * i);
+    ReadsIntoOneString seen = co_await waiting_reads(sizes);
+    for (std::size_t offer : seen.offers) EXPECT_GE(offer, 64u * 1024);
+  };
+  run(body());
+}
+
+TEST_F(Reader, AShortReceiveReadAfterItArrivedDoesNotShrinkTheNextOffer) {
+  // The same when each read comes after the bytes: the two strings trade
+  // places, and the one the caller handed over is as short as its last result.
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    std::string into(64 * 1024, 'x');
+    std::vector<std::size_t> offers;
+    for (std::size_t i = 0; i < 8; ++i) {
+      receive(r, 4096 + 512 * i, static_cast<char>('a' + i), offers);
+      co_await r.read(65536, into);
+      EXPECT_EQ(into.size(), 4096 + 512 * i) << i;
+      EXPECT_TRUE(all_are(into, static_cast<char>('a' + i))) << i;
+    }
+    for (std::size_t offer : offers) EXPECT_GE(offer, 64u * 1024);
+  };
+  run(body());
+}
+
+TEST_F(Reader, AWaitingReadIntoAReusedStringReceivesIntoThatString) {
+  // One buffer per connection stays hot, not two in turn (the 100 KiB echo
+  // at 100 connections overflowed the cache with two).
+  auto body = []() -> Task<void> {
+    std::vector<std::size_t> sizes(8, 64 * 1024);  // each receive fills the whole offer
+    ReadsIntoOneString seen = co_await waiting_reads(sizes);
+    for (std::size_t i = 1; i < seen.where.size(); ++i)
+      EXPECT_EQ(seen.where[i], seen.where[0]) << i;
+  };
+  run(body());
+}
+
+TEST_F(Reader, ACancelledReadIntoAStringLeavesTheStringAsItWas) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    std::string into(64 * 1024, 'x');
+    std::vector<std::size_t> offers;
+    receive(r, 64 * 1024, 'a', offers);
+    co_await r.read(65536, into);  // the reader now holds a buffer to trade
+    Task<void> read = get_running_loop().create_task(r.read(65536, into));
+    co_await yield_now();  // waiting: `into` is the reader's receive space now
+    read.cancel();
+    bool cancelled = false;
+    try {
+      co_await read;
+    } catch (const CancelledError&) {
+      cancelled = true;
+    }
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(into.size(), 64u * 1024);
+    EXPECT_TRUE(all_are(into, 'a'));
+    receive(r, 5000, 'b', offers);  // the reader still works, into its own buffer
+    std::string next(64 * 1024, 'y');
+    co_await r.read(65536, next);
+    EXPECT_EQ(next.size(), 5000u);
+    EXPECT_TRUE(all_are(next, 'b'));
+    EXPECT_TRUE(all_are(into, 'a'));
   };
   run(body());
 }

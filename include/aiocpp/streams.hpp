@@ -126,6 +126,7 @@ class StreamReader {
   std::string buffer_;
   std::size_t start_ = 0;  // consumed prefix, moved out of the way lazily
   std::size_t end_ = 0;
+  std::size_t offered_ = 0;  // the free space get_buffer() offered last
   bool eof_ = false;
   bool paused_ = false;                 // we paused the transport's reading
   ReadTransport* transport_ = nullptr;  // valid until connection_lost
@@ -171,6 +172,8 @@ class StreamReader::Read {
   void finish_into(std::string& out);
   void finish_readuntil(std::string& out);
   void leave_reader() noexcept;
+  void lend_into() noexcept;
+  void unlend_into() noexcept;
   static Task<std::string> run(Read read) { co_return co_await read; }
 
   StreamReader* reader_;
@@ -181,6 +184,7 @@ class StreamReader::Read {
   detail::TaskBase* task_ = nullptr;  // the task that waited, if it did
   Kind kind_;
   bool busy_ = false;  // another read was already waiting
+  bool lent_ = false;  // *into_ is the reader's receive space while this read waits
 };
 
 // A read whose bytes go into the caller's string; awaiting it gives nothing.

@@ -54,10 +54,11 @@ constexpr std::size_t swap_from = 4 * 1024;
 namespace {
 
 // Whether trading buffers with `out` beats copying n bytes into it. `out`
-// becomes the reader's free space, as large as its size (growing it would
-// zero-fill): that must make a useful receive. A caller that reuses its
-// string for messages of one size then trades the same two strings back and
-// forth: no copy, no fill, no allocation.
+// becomes the reader's free space, as large as its size (or the last offer,
+// when its capacity allows: take()). A caller that reuses its string for
+// messages of one size then trades the same two strings back and forth, or,
+// with its read already waiting, keeps one (lend_into): no copy, no
+// allocation.
 bool swap_beats_copy(std::size_t n, const std::string& out) {
   return n >= swap_from && out.capacity() >= n && out.size() >= min_lend;
 }
@@ -77,7 +78,8 @@ std::span<char> StreamReader::get_buffer(std::size_t size_hint) {
   if (buffer_.size() - end_ < (size_hint != 0 ? size_hint : min_lend)) {
     make_room(size_hint != 0 ? size_hint : lend_size);
   }
-  return {buffer_.data() + end_, buffer_.size() - end_};
+  offered_ = buffer_.size() - end_;
+  return {buffer_.data() + end_, offered_};
 }
 
 void StreamReader::buffer_updated(std::size_t nbytes) {
@@ -136,6 +138,12 @@ void StreamReader::take(std::size_t n, std::string& out) {
     out.swap(buffer_);
     out.resize(n);  // shrinks: no fill
     start_ = end_ = 0;
+    // The reader's new free space is as large as the caller's last result:
+    // after a short receive (two servers sharing a CPU: 4-10 KiB) every later
+    // offer would be shorter still, 10 receives per 100 KiB message instead of
+    // 2. Where the capacity allows, the next offer is as large as the last
+    // (zero-filling the difference).
+    if (buffer_.size() < offered_ && buffer_.capacity() >= offered_) buffer_.resize(offered_);
     return;
   }
   out.assign(buffer_.data() + start_, n);
@@ -237,6 +245,32 @@ void StreamReader::Read::await_suspend(std::coroutine_handle<> waiter) {
     leave_reader();
     throw;
   }
+  lend_into();
+}
+
+// While a read into a caller's string waits on an empty buffer, that string
+// becomes the receive space: the bytes land where take() hands them back (it
+// trades the strings again), so a loop reusing one string keeps one buffer
+// hot instead of two in turn. Safe at any time outside get_buffer() /
+// buffer_updated(): no transport keeps a lent span across calls.
+void StreamReader::Read::lend_into() noexcept {
+  StreamReader& r = *reader_;
+  // Only a string as large as the last offer (take() says why; growing it
+  // here would zero-fill), and only for one the caller can trade back.
+  if (!into_ || r.start_ != r.end_ || r.buffer_.size() < min_lend ||
+      into_->size() < std::max(min_lend, r.offered_)) {
+    return;
+  }
+  r.buffer_.swap(*into_);
+  r.start_ = r.end_ = 0;
+  lent_ = true;
+}
+
+// A read that ends with nothing received gives the caller's string back.
+void StreamReader::Read::unlend_into() noexcept {
+  if (!std::exchange(lent_, false) || !reader_) return;
+  StreamReader& r = *reader_;
+  if (r.start_ == r.end_) r.buffer_.swap(*into_);
 }
 
 namespace {
@@ -252,6 +286,7 @@ void StreamReader::Read::finish_into(std::string& out) {
     std::optional<Future<void>> waiter;
     if (reader_) waiter = std::move(reader_->waiter_);
     leave_reader();
+    unlend_into();
     detail::TaskBase* task = std::exchange(task_, nullptr);
     detail::resume_current_task(task);  // CancelledError if cancelled meanwhile
     if (waiter) waiter->result();       // CancelledError if the wait was cancelled
