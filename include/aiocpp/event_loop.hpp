@@ -55,6 +55,12 @@ struct LoopOptions {
   // is set and not empty, else Backend::selector. A name it does not know
   // makes creating the loop throw ValueError.
   std::optional<Backend> backend{};
+  // io_uring only: whether a connection's multishot receives take their
+  // bytes from one pool of buffers the loop shares (a provided-buffer ring,
+  // where the kernel has incremental ones: Linux 6.12) rather than from a
+  // buffer of the connection's own. Unset: true, unless the environment
+  // variable AIOCPP_URING_BUFFER_RING is "0" (for benchmarks that compare).
+  std::optional<bool> io_uring_buffer_ring{};
 };
 
 // What a task factory sees: the task create_task is about to schedule.

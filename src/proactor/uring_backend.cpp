@@ -36,6 +36,14 @@ int init_ring(io_uring& ring) {
   return rc;
 }
 
+// LoopOptions::io_uring_buffer_ring; AIOCPP_URING_BUFFER_RING=0 changes its
+// default only, so that the benchmark scripts can compare a binary's two ways.
+bool wants_buffer_ring(const LoopOptions& options) {
+  if (options.io_uring_buffer_ring) return *options.io_uring_buffer_ring;
+  const char* use_ring = std::getenv("AIOCPP_URING_BUFFER_RING");
+  return !use_ring || std::strcmp(use_ring, "0") != 0;
+}
+
 std::string describe_failure(int err) {
   std::string why = std::strerror(err);
   if (err == EPERM) why += " (kernel.io_uring_disabled, or a seccomp filter)";
@@ -78,7 +86,7 @@ class UringBackend::WakeupRead final : public Completion {
   std::uint64_t value_ = 0;
 };
 
-UringBackend::UringBackend(LoopImpl& loop) : loop_(loop) {
+UringBackend::UringBackend(LoopImpl& loop, const LoopOptions& options) : loop_(loop) {
   int rc = init_ring(ring_);
   if (rc < 0) throw RuntimeError(describe_failure(-rc));
   ring_ready_ = true;
@@ -93,9 +101,7 @@ UringBackend::UringBackend(LoopImpl& loop) : loop_(loop) {
   }
   wakeup_read_ = std::make_unique<WakeupRead>(*this);
   wakeup_read_->arm();
-  // AIOCPP_URING_BUFFER_RING=0 leaves it out: tests and benchmarks compare.
-  const char* use_ring = std::getenv("AIOCPP_URING_BUFFER_RING");
-  if (!use_ring || std::strcmp(use_ring, "0") != 0) (void)buffer_ring_.setup(ring_);
+  if (wants_buffer_ring(options)) (void)buffer_ring_.setup(ring_);
 }
 
 UringBackend::~UringBackend() { close(); }

@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "aiocpp/event_loop.hpp"
 #include "core/backend.hpp"
 #include "core/poll_budget.hpp"
 #include "proactor/availability.hpp"
@@ -22,7 +23,7 @@ class LoopImpl;
 
 class UringBackend final : public IoBackend {
  public:
-  explicit UringBackend(LoopImpl& loop);
+  UringBackend(LoopImpl& loop, const LoopOptions& options);
   ~UringBackend() override;
 
   void poll(double timeout) override;
