@@ -215,6 +215,8 @@ LoopOptions uring_variant_options() {
   if (std::strcmp(variant, "without_buffer_ring") == 0) {
     return LoopOptions{.io_uring_buffer_ring = false};
   }
+  if (std::strcmp(variant, "single_thread") == 0)
+    return LoopOptions{.io_uring_single_thread = true};
   ADD_FAILURE() << "AIOCPP_TEST_URING_VARIANT: unknown variant '" << variant << "'";
   return {};
 }

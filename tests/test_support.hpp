@@ -66,7 +66,8 @@ inline std::vector<Backend> all_backends() { return {Backend::selector, Backend:
 // The io_uring loop options an I/O suite runs with: none, or those of the
 // ctest variant that runs it again (tests/CMakeLists.txt names it in
 // AIOCPP_TEST_URING_VARIANT): "without_buffer_ring" sets
-// io_uring_buffer_ring = false. Another name fails the test run.
+// io_uring_buffer_ring = false, "single_thread" io_uring_single_thread = true.
+// Another name fails the test run.
 LoopOptions uring_variant_options();
 
 // What a suite needs beyond stream sockets, which a backend may not have yet.

@@ -27,6 +27,7 @@ struct Args {
   std::uint64_t stop_after_bytes = 0;  // 0: serve until a signal
   std::uint64_t size = 0;              // --size, 0 if not given
   std::string backend;                 // --backend, for the aiocpp peers ("": the default)
+  std::string loop_option;             // --loop-option, for the aiocpp peers ("": none)
 };
 
 // Exits 2 with a message on a bad argument (--backend too where `takes_backend` is false).
@@ -64,6 +65,8 @@ inline Args parse_args(int argc, char** argv, bool takes_backend = false) {
       size = number(name, value, 1ull << 30);
     } else if (name == "--backend" && takes_backend) {
       args.backend = value;
+    } else if (name == "--loop-option" && takes_backend) {
+      args.loop_option = value;
     } else {
       fail("unknown option '" + std::string(name) + "'");
     }
