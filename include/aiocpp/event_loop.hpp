@@ -64,7 +64,7 @@ struct LoopOptions {
   // io_uring only. The promise: this loop is run, and closed, on one thread
   // only (the first that runs it; it may be created on another). In return
   // the ring is made IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN:
-  // the kernel finishes completions only when the loop asks for them, 3-5%
+  // the kernel finishes completions only when the loop asks for them, 2-5%
   // less CPU per request at a fixed rate (bench/README.md). Running it on
   // another thread later, or closing it there with operations in flight
   // (once it has run, its wake-up read always is), raises RuntimeError
