@@ -22,7 +22,7 @@ constexpr unsigned ring_entries = 1024;
 
 // COOP_TASKRUN: completions are delivered when the loop enters the kernel
 // anyway, not by interrupting it. SINGLE_ISSUER | DEFER_TASKRUN (completions
-// processed only when the loop asks: 0.95-0.97x the CPU per request,
+// processed only when the loop asks: 0.95-0.98x the CPU per request,
 // bench/README.md) only on request (`single_thread`): the ring then refuses
 // every submission and every wait, the cancellations of close() included,
 // from any thread but its issuer, where asyncio lets a loop be created, run
