@@ -209,6 +209,18 @@ std::string backend_skip_reason(Backend backend, Feature feature) {
   return {};
 }
 
+LoopOptions uring_variant_options() {
+  const char* variant = std::getenv("AIOCPP_TEST_URING_VARIANT");
+  if (variant == nullptr || *variant == '\0') return {};
+  if (std::strcmp(variant, "without_buffer_ring") == 0) {
+    return LoopOptions{.io_uring_buffer_ring = false};
+  }
+  if (std::strcmp(variant, "single_thread") == 0)
+    return LoopOptions{.io_uring_single_thread = true};
+  ADD_FAILURE() << "AIOCPP_TEST_URING_VARIANT: unknown variant '" << variant << "'";
+  return {};
+}
+
 std::string backend_param_name(const ::testing::TestParamInfo<Backend>& info) {
   return std::string(aiocpp::backend_name(info.param));
 }

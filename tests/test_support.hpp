@@ -63,6 +63,13 @@ T run_bounded(Task<T> task, double timeout = 10.0, LoopOptions loop = {}) {
 // kernel refuses it, its tests skip, saying why.
 inline std::vector<Backend> all_backends() { return {Backend::selector, Backend::io_uring}; }
 
+// The io_uring loop options an I/O suite runs with: none, or those of the
+// ctest variant that runs it again (tests/CMakeLists.txt names it in
+// AIOCPP_TEST_URING_VARIANT): "without_buffer_ring" sets
+// io_uring_buffer_ring = false, "single_thread" io_uring_single_thread = true.
+// Another name fails the test run.
+LoopOptions uring_variant_options();
+
 // What a suite needs beyond stream sockets, which a backend may not have yet.
 enum class Feature { stream_sockets, datagrams, pipes };
 // Why a test needing `feature` cannot run on `backend` here (the kernel
@@ -92,9 +99,13 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
   Backend backend() const { return GetParam(); }
   // The backend under test; where it cannot be had (the test then skips in
   // SetUp) the selector, so that a fixture's loop can still be made.
+  // On io_uring, with the options of the ctest variant being run (see
+  // uring_variant_options).
   LoopOptions loop_options() const {
     if (!backend_skip_reason(GetParam()).empty()) return LoopOptions{};
-    return LoopOptions{.backend = GetParam()};
+    LoopOptions options = GetParam() == Backend::io_uring ? uring_variant_options() : LoopOptions{};
+    options.backend = GetParam();
+    return options;
   }
 
   template <class T>

@@ -91,6 +91,20 @@ inline aiocpp::Task<> serve(Args args, StartServer start, std::shared_ptr<aiocpp
 
 // Blocks the stop signals (first, so that they reach only the signalfd),
 // then serves what `start` starts until stopped. `args` from parse_args(argc, argv, true).
+// --loop-option NAME: one of LoopOptions' io_uring switches, so that a duel
+// can compare a binary with and without it (scripts/benchlib/peers.py).
+inline void set_loop_option(aiocpp::LoopOptions& loop, const std::string& name) {
+  if (name.empty()) return;
+  if (name == "io_uring_single_thread") {
+    loop.io_uring_single_thread = true;
+  } else if (name == "no_io_uring_buffer_ring") {
+    loop.io_uring_buffer_ring = false;
+  } else {
+    throw aiocpp::ValueError("unknown loop option '" + name +
+                             "': io_uring_single_thread, no_io_uring_buffer_ring");
+  }
+}
+
 inline int main_with(int argc, char** argv, StartServer start,
                      std::shared_ptr<aiocpp::SSLContext> ssl = nullptr) {
   sigset_t stop_set;
@@ -102,8 +116,9 @@ inline int main_with(int argc, char** argv, StartServer start,
   aiocpp::RunOptions options;
   try {
     if (!args.backend.empty()) options.loop.backend = aiocpp::backend_from_name(args.backend);
+    set_loop_option(options.loop, args.loop_option);
   } catch (const aiocpp::ValueError& e) {
-    std::cerr << argv[0] << ": error: --backend: " << e.what() << std::endl;
+    std::cerr << argv[0] << ": error: " << e.what() << std::endl;
     return 2;
   }
   try {

@@ -2,7 +2,7 @@
 // What every echo server in bench/peers/ shares, header-only and free of any
 // event library: the command line, the port announcement and the byte budget.
 //
-//   <peer> [--port PORT] [--requests N --size BYTES] [--backend NAME]
+//   <peer> [--port PORT] [--requests N --size BYTES] [--backend NAME] [--loop-option NAME]
 //   <peer> [--port PORT] --size BYTES   (a server that reads whole messages)
 //
 // PORT 0 (the default) lets the kernel choose; the port actually bound is
@@ -11,7 +11,8 @@
 // BYTES bytes (N * BYTES bytes), so that valgrind and strace see a whole,
 // clean run. Every server binds 127.0.0.1 only and exits cleanly on SIGINT
 // and SIGTERM. --backend (selector, io_uring, automatic) is for the aiocpp
-// peers, which pass it to their loop; the others refuse it.
+// peers, which pass it to their loop, and so is --loop-option (one of
+// LoopOptions' io_uring switches: aiocpp_serve.hpp); the others refuse both.
 
 #include <cerrno>
 #include <cstdint>
@@ -27,6 +28,7 @@ struct Args {
   std::uint64_t stop_after_bytes = 0;  // 0: serve until a signal
   std::uint64_t size = 0;              // --size, 0 if not given
   std::string backend;                 // --backend, for the aiocpp peers ("": the default)
+  std::string loop_option;             // --loop-option, for the aiocpp peers ("": none)
 };
 
 // Exits 2 with a message on a bad argument (--backend too where `takes_backend` is false).
@@ -64,6 +66,8 @@ inline Args parse_args(int argc, char** argv, bool takes_backend = false) {
       size = number(name, value, 1ull << 30);
     } else if (name == "--backend" && takes_backend) {
       args.backend = value;
+    } else if (name == "--loop-option" && takes_backend) {
+      args.loop_option = value;
     } else {
       fail("unknown option '" + std::string(name) + "'");
     }

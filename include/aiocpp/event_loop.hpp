@@ -55,6 +55,23 @@ struct LoopOptions {
   // is set and not empty, else Backend::selector. A name it does not know
   // makes creating the loop throw ValueError.
   std::optional<Backend> backend{};
+  // io_uring only: whether a connection's multishot receives take their
+  // bytes from one pool of buffers the loop shares (a provided-buffer ring,
+  // where the kernel has incremental ones: Linux 6.12) rather than from a
+  // buffer of the connection's own. Unset: true, unless the environment
+  // variable AIOCPP_URING_BUFFER_RING is "0" (for benchmarks that compare).
+  std::optional<bool> io_uring_buffer_ring{};
+  // io_uring only. The promise: this loop is run, and closed, on one thread
+  // only (the first that runs it; it may be created on another). In return
+  // the ring is made IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN:
+  // the kernel finishes completions only when the loop asks for them, 2-5%
+  // less CPU per request at a fixed rate (bench/README.md). Running it on
+  // another thread later, or closing it there with operations in flight
+  // (once it has run, its wake-up read always is), raises RuntimeError
+  // naming this option; a loop that never ran closes anywhere. Where the
+  // kernel refuses the flags (before Linux 6.1), Backend::io_uring raises
+  // RuntimeError saying so and Backend::automatic takes the selector.
+  bool io_uring_single_thread = false;
 };
 
 // What a task factory sees: the task create_task is about to schedule.

@@ -20,6 +20,8 @@ PEERS = [
     ("aiocpp_streams", "aiocpp streams", ("bin", "peer_aiocpp_streams")),
     ("aiocpp_uring", "aiocpp Protocol, io_uring",
      ("bin", "peer_aiocpp_protocol", "--backend", "io_uring")),
+    ("aiocpp_uring_single", "aiocpp Protocol, io_uring, one thread",
+     ("bin", "peer_aiocpp_protocol", "--backend", "io_uring", "--loop-option", "io_uring_single_thread")),
     ("raw_openssl_epoll", "TLS: raw OpenSSL + epoll (floor)", ("bin", "peer_raw_openssl_epoll")),
     ("aiocpp_tls", "TLS: aiocpp Protocol", ("bin", "peer_aiocpp_tls")),
     ("asio_tls", "TLS: Asio ssl::stream", ("bin", "peer_asio_tls")),

@@ -35,6 +35,15 @@ class IoBackend {
   virtual void wakeup() noexcept = 0;
   // Releases the backend's own descriptors; called by EventLoop::close().
   virtual void close() noexcept = 0;
+  // Called by run_forever on the thread about to run the loop, and by
+  // EventLoop::close() before it changes anything: a backend that may run
+  // on one thread only (io_uring with LoopOptions::io_uring_single_thread)
+  // binds to the first and refuses the others with RuntimeError. A
+  // destructor cannot refuse: abandon_thread() makes close() leave to the
+  // kernel what it could not wait for from this thread (leaked, not freed).
+  virtual void check_run_here() {}
+  virtual void check_close_here() {}
+  virtual void abandon_thread() noexcept {}
 
   // Wraps a connected, non-blocking stream socket. connection_made is
   // scheduled, then reading starts, then `waiter` (if any) completes.

@@ -55,15 +55,15 @@ Backend default_backend() {
 
 }  // namespace
 
-ChosenBackend make_backend(LoopImpl& loop, std::optional<Backend> requested) {
-  Backend backend = requested ? *requested : default_backend();
+ChosenBackend make_backend(LoopImpl& loop, const LoopOptions& options) {
+  Backend backend = options.backend ? *options.backend : default_backend();
   if (backend == Backend::automatic) {
     // The probe is cached per process, so a process that lost io_uring after
     // probing (a seccomp filter installed since, in this process or a
     // forked parent's) still finds out here, when the ring is refused.
     if (io_uring_unavailable_reason().empty()) {
       try {
-        return {std::make_unique<UringBackend>(loop), Backend::io_uring};
+        return {std::make_unique<UringBackend>(loop, options), Backend::io_uring};
       } catch (const std::system_error&) {
         throw;  // out of descriptors or memory: not a refusal of io_uring
       } catch (const RuntimeError&) {
@@ -72,7 +72,9 @@ ChosenBackend make_backend(LoopImpl& loop, std::optional<Backend> requested) {
     }
     backend = Backend::selector;
   }
-  if (backend == Backend::io_uring) return {std::make_unique<UringBackend>(loop), backend};
+  if (backend == Backend::io_uring) {
+    return {std::make_unique<UringBackend>(loop, options), backend};
+  }
   return {std::make_unique<EpollBackend>(loop), Backend::selector};
 }
 

@@ -17,6 +17,6 @@ struct ChosenBackend {
   Backend kind;  // selector or io_uring, never automatic
 };
 
-ChosenBackend make_backend(LoopImpl& loop, std::optional<Backend> requested);
+ChosenBackend make_backend(LoopImpl& loop, const LoopOptions& options);
 
 }  // namespace aiocpp::detail

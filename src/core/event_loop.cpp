@@ -17,7 +17,16 @@ EventLoop::EventLoop(LoopOptions options)
     : impl_(std::make_unique<detail::LoopImpl>(*this, options)) {}
 
 EventLoop::~EventLoop() {
-  if (!impl_->closed && !is_running()) close();
+  if (impl_->closed || is_running()) return;
+  try {
+    close();
+  } catch (const RuntimeError&) {
+    // Bound to another thread (LoopOptions::io_uring_single_thread) with
+    // operations in flight: a destructor closes anyway, leaking what the
+    // kernel may still write into rather than freeing it.
+    impl_->backend->abandon_thread();
+    close();
+  }
 }
 
 void EventLoop::run_forever() {
@@ -27,6 +36,7 @@ void EventLoop::run_forever() {
   if (detail::running_loop) {
     throw RuntimeError("Cannot run the event loop while another loop is running");
   }
+  s.backend->check_run_here();
   s.thread_id = std::this_thread::get_id();
   detail::running_loop = this;
   struct Reset {
@@ -72,6 +82,7 @@ void EventLoop::close() {
   auto& s = *impl_;
   if (is_running()) throw RuntimeError("Cannot close a running event loop");
   if (s.closed) return;
+  s.backend->check_close_here();
   s.closed = true;
   // From here on no other thread can queue a callback or wake the backend.
   s.threadsafe->close();

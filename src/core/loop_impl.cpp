@@ -29,7 +29,7 @@ constexpr std::size_t min_timers_to_compact = 100;
 
 LoopImpl::LoopImpl(EventLoop& owner, LoopOptions options) : loop(owner) {
   ignore_sigpipe_once();
-  ChosenBackend chosen = make_backend(*this, options.backend);
+  ChosenBackend chosen = make_backend(*this, options);
   backend = std::move(chosen.io);
   backend_kind = chosen.kind;
   threadsafe = std::make_shared<ThreadsafeQueue>(*backend);

@@ -89,6 +89,23 @@ void check_stream_socket(int fd, int family) {
   }
 }
 
+int connect_now(int fd, const SocketAddress& address) {
+  int rc;
+  do {
+    rc = ::connect(fd, address.data(), address.size());
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0 ? 0 : errno;
+}
+
+int connect_result(int fd) {
+  int err = pending_socket_error(fd);
+  return err < 0 ? -err : err;  // getsockopt's own failure counts as the connect's
+}
+
+std::system_error connect_error(int code, const SocketAddress& address) {
+  return os_error(code, "Connect call failed " + address.to_string());
+}
+
 std::vector<AddrInfo> getaddrinfo_blocking(const std::string* host, int port, int family, int type,
                                            int protocol, int flags) {
   if (port < 0 || port > 65535) {

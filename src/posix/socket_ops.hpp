@@ -73,6 +73,17 @@ int pending_socket_error(int fd);
 // ValueError unless `fd` is a stream socket (of `family`, when not 0), in asyncio's words.
 void check_stream_socket(int fd, int family = 0);
 
+// The start of asyncio's sock_connect on a non-blocking socket, the same on
+// every backend: connect(2) at once, in the call (a caller may block on the
+// other end before the loop runs again), retried on EINTR. Returns 0 when
+// connected, EINPROGRESS when the backend must wait for writability and then
+// ask connect_result(), or the errno of a failure (see connect_error).
+int connect_now(int fd, const SocketAddress& address);
+// Once a connect in progress polled writable: 0, or the errno it failed with (SO_ERROR).
+int connect_result(int fd);
+// asyncio's OSError for a failed connect: "Connect call failed <address>".
+std::system_error connect_error(int code, const SocketAddress& address);
+
 using aiocpp::AddrInfo;
 
 // getaddrinfo, returning std::system_error (gai_category) on failure.

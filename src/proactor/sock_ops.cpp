@@ -137,34 +137,30 @@ namespace {
 Task<void> finish_connect(UringBackend& backend, int fd, SocketAddress address) {
   Future<void> writable = backend.wait_writable(fd);
   co_await writable;
-  int err = pending_socket_error(fd);
-  if (err < 0) err = -err;
-  if (err != 0) throw os_error(err, "Connect call failed " + address.to_string());
+  int err = connect_result(fd);
+  if (err != 0) throw connect_error(err, address);
 }
 
 }  // namespace
 
-// connect() now, in the call, as asyncio and the selector do, rather than an
-// IORING_OP_CONNECT that would leave with the loop's next io_uring_enter: a
-// caller may go on to block in accept() on the other end before the loop
-// enters the kernel again (CPython's test_sock_client_racing does, and hung).
-// The ring only waits for the connection to finish.
+// connect() now, in the call (connect_now), rather than an IORING_OP_CONNECT
+// that would leave with the loop's next io_uring_enter: a caller may go on
+// to block in accept() on the other end before the loop enters the kernel
+// again (CPython's test_sock_client_racing does, and hung). The ring only
+// waits for the connection to finish.
 Future<void> UringBackend::sock_connect(int fd, const SocketAddress& address) {
   check_unclaimed(fd);
-  int rc;
-  do {
-    rc = ::connect(fd, address.data(), address.size());
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0 && errno == EINPROGRESS) {
+  int err = connect_now(fd, address);
+  if (err == EINPROGRESS) {
     // The task is the future: cancelling it cancels the poll it waits for.
     Task<void> finishing = finish_connect(*this, fd, address);
     return loop_.loop.create_task(std::move(finishing));
   }
   Future<void> done = loop_.loop.create_future<void>();
-  if (rc == 0) {
+  if (err == 0) {
     done.set_result();
   } else {
-    done.set_exception(os_error(errno, "Connect call failed " + address.to_string()));
+    done.set_exception(connect_error(err, address));
   }
   return done;
 }

@@ -1,12 +1,14 @@
 #include "proactor/uring_backend.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "core/loop_impl.hpp"
 #include "posix/socket_ops.hpp"
@@ -19,14 +21,22 @@ namespace {
 constexpr unsigned ring_entries = 1024;
 
 // COOP_TASKRUN: completions are delivered when the loop enters the kernel
-// anyway, not by interrupting it. Not SINGLE_ISSUER / DEFER_TASKRUN, though
-// they measured 0.96x the CPU per request at 100 KiB (bench/README.md): a
-// loop may be created on one thread and run, or closed, on another, and
-// those refuse every submission (and so the cancellations of close()) from
-// any thread but the ring's first. A registered ring descriptor measured
+// anyway, not by interrupting it. SINGLE_ISSUER | DEFER_TASKRUN (completions
+// processed only when the loop asks: 0.95-0.98x the CPU per request,
+// bench/README.md) only on request (`single_thread`): the ring then refuses
+// every submission and every wait, the cancellations of close() included,
+// from any thread but its issuer, where asyncio lets a loop be created, run
+// and closed on different threads. R_DISABLED leaves the issuer unchosen
+// until the ring is enabled, by the thread that first runs the loop
+// (UringBackend::on_issuer_thread). A registered ring descriptor measured
 // no gain.
-int init_ring(io_uring& ring) {
+int init_ring(io_uring& ring, bool single_thread = false) {
   io_uring_params params{};
+  if (single_thread) {
+    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                   IORING_SETUP_R_DISABLED | IORING_SETUP_TASKRUN_FLAG;
+    return io_uring_queue_init_params(ring_entries, &ring, &params);
+  }
   params.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
   int rc = io_uring_queue_init_params(ring_entries, &ring, &params);
   if (rc == -EINVAL) {  // a kernel older than 5.19
@@ -35,6 +45,19 @@ int init_ring(io_uring& ring) {
   }
   return rc;
 }
+
+// LoopOptions::io_uring_buffer_ring; AIOCPP_URING_BUFFER_RING=0 changes its
+// default only, so that the benchmark scripts can compare a binary's two ways.
+bool wants_buffer_ring(const LoopOptions& options) {
+  if (options.io_uring_buffer_ring) return *options.io_uring_buffer_ring;
+  const char* use_ring = std::getenv("AIOCPP_URING_BUFFER_RING");
+  return !use_ring || std::strcmp(use_ring, "0") != 0;
+}
+
+// What a loop bound to one thread says to another.
+const char* const single_thread_refusal =
+    "it was made with LoopOptions::io_uring_single_thread and its ring serves only the thread "
+    "that first ran it";
 
 std::string describe_failure(int err) {
   std::string why = std::strerror(err);
@@ -78,8 +101,16 @@ class UringBackend::WakeupRead final : public Completion {
   std::uint64_t value_ = 0;
 };
 
-UringBackend::UringBackend(LoopImpl& loop) : loop_(loop) {
-  int rc = init_ring(ring_);
+UringBackend::UringBackend(LoopImpl& loop, const LoopOptions& options)
+    : loop_(loop), single_thread_(options.io_uring_single_thread), enabled_(!single_thread_) {
+  int rc = init_ring(ring_, single_thread_);
+  if (rc == -EINVAL && single_thread_ && io_uring_unavailable_reason().empty()) {
+    // Backend::automatic falls back to the selector on this RuntimeError.
+    throw RuntimeError(
+        "io_uring: the kernel refuses LoopOptions::io_uring_single_thread's "
+        "IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED "
+        "(Linux 6.1 or later has them): Invalid argument");
+  }
   if (rc < 0) throw RuntimeError(describe_failure(-rc));
   ring_ready_ = true;
   // Blocking on purpose: io_uring reads a non-blocking descriptor at once
@@ -93,12 +124,44 @@ UringBackend::UringBackend(LoopImpl& loop) : loop_(loop) {
   }
   wakeup_read_ = std::make_unique<WakeupRead>(*this);
   wakeup_read_->arm();
-  // AIOCPP_URING_BUFFER_RING=0 leaves it out: tests and benchmarks compare.
-  const char* use_ring = std::getenv("AIOCPP_URING_BUFFER_RING");
-  if (!use_ring || std::strcmp(use_ring, "0") != 0) (void)buffer_ring_.setup(ring_);
+  if (wants_buffer_ring(options)) (void)buffer_ring_.setup(ring_);
 }
 
 UringBackend::~UringBackend() { close(); }
+
+bool UringBackend::on_issuer_thread() noexcept {
+  if (!enabled_) {
+    // The first thread to run (or close) the loop becomes the ring's issuer.
+    // The system call itself: Debian's liburing 2.3 declares
+    // io_uring_enable_rings but does not export it.
+    if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+        0) {
+      return false;
+    }
+    issuer_ = std::this_thread::get_id();
+    enabled_ = true;
+  }
+  return !single_thread_ || issuer_ == std::this_thread::get_id();
+}
+
+void UringBackend::check_run_here() {
+  if (!on_issuer_thread()) {
+    throw RuntimeError(std::string("Cannot run this io_uring event loop on this thread: ") +
+                       single_thread_refusal);
+  }
+}
+
+void UringBackend::check_close_here() {
+  // Closing cancels the operations in flight and waits for their
+  // completions, which the kernel gives to the issuer only. The wake-up
+  // read is always in flight once the loop has run.
+  if (!abandoned_ && in_flight_ > 0 && !on_issuer_thread()) {
+    throw RuntimeError(
+        std::string("Cannot close this io_uring event loop on this thread while operations are "
+                    "in flight: ") +
+        single_thread_refusal + "; close it there");
+  }
+}
 
 io_uring_sqe* UringBackend::next_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -251,7 +314,10 @@ void UringBackend::close() noexcept {
   // loop's other resources (LoopImpl::release_resources); their operations
   // are cancelled here with everything else.
   closed_ = true;
-  drain_in_flight();
+  // Bound to another thread (abandon_thread()): the kernel would refuse the
+  // cancellations and the wait, so what it holds is leaked below, not freed.
+  const bool here = on_issuer_thread();
+  if (here) drain_in_flight();
   // Listeners hold their servers; the servers' sockets close with them.
   auto listeners = std::move(listeners_);
   listeners_.clear();
@@ -260,8 +326,10 @@ void UringBackend::close() noexcept {
   fd_watchers_.clear();
   watchers.clear();
   buffer_ring_.teardown(ring_, in_flight_ == 0);
+  // Closing the ring's descriptor makes the kernel cancel what is left
+  // (its task work may still write into what we leak).
+  if (in_flight_ == 0 || !here) io_uring_queue_exit(&ring_);
   if (in_flight_ == 0) {
-    io_uring_queue_exit(&ring_);
     wakeup_read_.reset();
   } else {
     (void)wakeup_read_.release();  // the kernel may still write into it

@@ -8,8 +8,10 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
+#include "aiocpp/event_loop.hpp"
 #include "core/backend.hpp"
 #include "core/poll_budget.hpp"
 #include "proactor/availability.hpp"
@@ -22,12 +24,17 @@ class LoopImpl;
 
 class UringBackend final : public IoBackend {
  public:
-  explicit UringBackend(LoopImpl& loop);
+  UringBackend(LoopImpl& loop, const LoopOptions& options);
   ~UringBackend() override;
 
   void poll(double timeout) override;
   void wakeup() noexcept override;
   void close() noexcept override;
+  // LoopOptions::io_uring_single_thread: RuntimeError on a thread that is
+  // not the ring's issuer (see IoBackend).
+  void check_run_here() override;
+  void check_close_here() override;
+  void abandon_thread() noexcept override { abandoned_ = true; }
 
   // proactor/socket_transport.cpp
   std::shared_ptr<Transport> make_socket_transport(int fd, std::shared_ptr<BaseProtocol> protocol,
@@ -105,6 +112,9 @@ class UringBackend final : public IoBackend {
   class Listener;
   class FdWatcher;
   class WakeupRead;
+  // Enables a single-thread ring on its first use, binding it to this
+  // thread; false on any other thread. Always true without the option.
+  bool on_issuer_thread() noexcept;
   io_uring_sqe* next_sqe();
   void dispatch_completions();
   void arm_wakeup();
@@ -116,6 +126,12 @@ class UringBackend final : public IoBackend {
   io_uring ring_{};
   bool ring_ready_ = false;
   bool closed_ = false;
+  // LoopOptions::io_uring_single_thread: made disabled, enabled (and bound
+  // to issuer_) by the first thread that runs or closes the loop.
+  bool single_thread_ = false;
+  bool enabled_ = true;
+  bool abandoned_ = false;  // closing on another thread anyway (a destructor)
+  std::thread::id issuer_{};
   // Operations submitted (or prepared) whose final completion has not come.
   std::size_t in_flight_ = 0;
   // The last poll found completions: the next one polls briefly before it

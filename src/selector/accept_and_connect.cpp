@@ -118,13 +118,12 @@ class EpollBackend::Connector final : public IoWatcher {
 
   void on_io(std::uint32_t) override {
     if (finished_) return;
-    int err = pending_socket_error(fd_);
-    if (err < 0) err = -err;
+    int err = connect_result(fd_);
     Future<void> done = done_;
     finish();  // may free this
     if (done.done()) return;
     if (err != 0) {
-      done.set_exception(os_error(err, "Connect call failed " + address_.to_string()));
+      done.set_exception(connect_error(err, address_));
     } else {
       done.set_result();
     }
@@ -163,16 +162,13 @@ class EpollBackend::Connector final : public IoWatcher {
 
 Future<void> EpollBackend::sock_connect(int fd, const SocketAddress& address) {
   Future<void> done = loop_.loop.create_future<void>();
-  int rc;
-  do {
-    rc = ::connect(fd, address.data(), address.size());
-  } while (rc != 0 && errno == EINTR);
-  if (rc == 0) {
-    done.set_result();
-    return done;
-  }
-  if (errno != EINPROGRESS) {
-    done.set_exception(os_error(errno, "Connect call failed " + address.to_string()));
+  int err = connect_now(fd, address);
+  if (err != EINPROGRESS) {
+    if (err == 0) {
+      done.set_result();
+    } else {
+      done.set_exception(connect_error(err, address));
+    }
     return done;
   }
   auto connector = std::make_shared<Connector>(*this, fd, address, done);
