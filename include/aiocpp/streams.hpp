@@ -82,7 +82,7 @@ class StreamReader {
   // instead of returning a new string: `into` keeps its capacity, so a loop
   // reading messages into one string allocates nothing per message. While
   // such a read waits, `into`'s storage may be the receive space: a read
-  // that ends with nothing received (cancelled, at EOF) leaves `into` as it
+  // that is cancelled or raises before any byte arrived leaves `into` as it
   // was; one that raises after bytes arrived leaves its contents unspecified.
   ReadInto read(long n, std::string& into);
   ReadInto readline(std::string& into);
