@@ -350,4 +350,28 @@ TEST_F(Reader, ACancelledReadIntoAStringLeavesTheStringAsItWas) {
   run(body());
 }
 
+TEST_F(Reader, AReadIntoAStringThatRaisesBeforeAnyByteLeavesTheStringAsItWas) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    std::string into(64 * 1024, 'x');
+    std::vector<std::size_t> offers;
+    receive(r, 64 * 1024, 'a', offers);
+    co_await r.read(65536, into);  // the reader now holds a buffer to trade
+    Task<void> read = get_running_loop().create_task(r.readexactly(1000, into));
+    co_await yield_now();  // waiting, `into` lent
+    r.set_exception(
+        std::make_exception_ptr(std::system_error(ECONNRESET, std::generic_category(), "reset")));
+    bool raised = false;
+    try {
+      co_await read;
+    } catch (const std::system_error& e) {
+      raised = e.code().value() == ECONNRESET;
+    }
+    EXPECT_TRUE(raised);
+    EXPECT_EQ(into.size(), 64u * 1024);
+    EXPECT_TRUE(all_are(into, 'a'));
+  };
+  run(body());
+}
+
 }  // namespace
