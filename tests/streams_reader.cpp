@@ -321,13 +321,20 @@ TEST_F(Reader, AWaitingReadIntoAReusedStringReceivesIntoThatString) {
   run(body());
 }
 
+// Leaves `into` holding 64 KiB of 'a' and the reader a 64 KiB buffer of its
+// own to trade: a later read into `into` that waits lends it.
+Task<void> trade_once(StreamReader& r, std::string& into) {
+  into.assign(64 * 1024, 'x');
+  std::vector<std::size_t> offers;
+  receive(r, 64 * 1024, 'a', offers);
+  co_await r.read(65536, into);
+}
+
 TEST_F(Reader, ACancelledReadIntoAStringLeavesTheStringAsItWas) {
   auto body = []() -> Task<void> {
     StreamReader r;
-    std::string into(64 * 1024, 'x');
-    std::vector<std::size_t> offers;
-    receive(r, 64 * 1024, 'a', offers);
-    co_await r.read(65536, into);  // the reader now holds a buffer to trade
+    std::string into;
+    co_await trade_once(r, into);
     Task<void> read = get_running_loop().create_task(r.read(65536, into));
     co_await yield_now();  // waiting: `into` is the reader's receive space now
     read.cancel();
@@ -340,6 +347,7 @@ TEST_F(Reader, ACancelledReadIntoAStringLeavesTheStringAsItWas) {
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(into.size(), 64u * 1024);
     EXPECT_TRUE(all_are(into, 'a'));
+    std::vector<std::size_t> offers;
     receive(r, 5000, 'b', offers);  // the reader still works, into its own buffer
     std::string next(64 * 1024, 'y');
     co_await r.read(65536, next);
@@ -353,10 +361,8 @@ TEST_F(Reader, ACancelledReadIntoAStringLeavesTheStringAsItWas) {
 TEST_F(Reader, AReadIntoAStringThatRaisesBeforeAnyByteLeavesTheStringAsItWas) {
   auto body = []() -> Task<void> {
     StreamReader r;
-    std::string into(64 * 1024, 'x');
-    std::vector<std::size_t> offers;
-    receive(r, 64 * 1024, 'a', offers);
-    co_await r.read(65536, into);  // the reader now holds a buffer to trade
+    std::string into;
+    co_await trade_once(r, into);
     Task<void> read = get_running_loop().create_task(r.readexactly(1000, into));
     co_await yield_now();  // waiting, `into` lent
     r.set_exception(
