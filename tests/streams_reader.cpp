@@ -321,6 +321,24 @@ TEST_F(Reader, AWaitingReadIntoAReusedStringReceivesIntoThatString) {
   run(body());
 }
 
+TEST_F(Reader, TheShortLastPartOfAMessageIsReceivedIntoTheSameString) {
+  // A 100 KiB echo reading up to 64 KiB at a time reads 64 KiB, then 36: the
+  // 36 KiB string grows back to a 64 KiB offer instead of the reader
+  // receiving into a second buffer every other time.
+  auto body = []() -> Task<void> {
+    std::vector<std::size_t> sizes;
+    for (int i = 0; i < 4; ++i) {
+      sizes.push_back(64 * 1024);
+      sizes.push_back(36 * 1024);
+    }
+    ReadsIntoOneString seen = co_await waiting_reads(sizes);
+    for (std::size_t i = 1; i < seen.where.size(); ++i)
+      EXPECT_EQ(seen.where[i], seen.where[0]) << i;
+    for (std::size_t offer : seen.offers) EXPECT_GE(offer, 64u * 1024);
+  };
+  run(body());
+}
+
 // Leaves `into` holding 64 KiB of 'a' and the reader a 64 KiB buffer of its
 // own to trade: a later read into `into` that waits lends it.
 Task<void> trade_once(StreamReader& r, std::string& into) {
@@ -330,20 +348,26 @@ Task<void> trade_once(StreamReader& r, std::string& into) {
   co_await r.read(65536, into);
 }
 
+// Starts a read into `into` that waits (lending `into`), cancels it, and
+// says whether it ended cancelled.
+Task<bool> cancel_waiting_read(StreamReader& r, std::string& into) {
+  Task<void> read = get_running_loop().create_task(r.read(65536, into));
+  co_await yield_now();  // the read waits
+  read.cancel();
+  try {
+    co_await read;
+  } catch (const CancelledError&) {
+    co_return true;
+  }
+  co_return false;
+}
+
 TEST_F(Reader, ACancelledReadIntoAStringLeavesTheStringAsItWas) {
   auto body = []() -> Task<void> {
     StreamReader r;
     std::string into;
     co_await trade_once(r, into);
-    Task<void> read = get_running_loop().create_task(r.read(65536, into));
-    co_await yield_now();  // waiting: `into` is the reader's receive space now
-    read.cancel();
-    bool cancelled = false;
-    try {
-      co_await read;
-    } catch (const CancelledError&) {
-      cancelled = true;
-    }
+    const bool cancelled = co_await cancel_waiting_read(r, into);
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(into.size(), 64u * 1024);
     EXPECT_TRUE(all_are(into, 'a'));
@@ -376,6 +400,23 @@ TEST_F(Reader, AReadIntoAStringThatRaisesBeforeAnyByteLeavesTheStringAsItWas) {
     EXPECT_TRUE(raised);
     EXPECT_EQ(into.size(), 64u * 1024);
     EXPECT_TRUE(all_are(into, 'a'));
+  };
+  run(body());
+}
+
+TEST_F(Reader, ACancelledReadIntoAStringGrownToTheOfferLeavesTheStringAsItWas) {
+  auto body = []() -> Task<void> {
+    StreamReader r;
+    std::string into;
+    co_await trade_once(r, into);
+    std::vector<std::size_t> offers;
+    receive(r, 40000, 'b', offers);
+    co_await r.read(65536, into);  // 40,000 bytes: shorter than the next offer
+    // Waiting, `into` (grown to 64 KiB) is the receive space.
+    const bool cancelled = co_await cancel_waiting_read(r, into);
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(into.size(), 40000u);
+    EXPECT_TRUE(all_are(into, 'b'));
   };
   run(body());
 }

@@ -184,6 +184,7 @@ class StreamReader::Read {
   std::string separator_;
   std::string* into_;                 // ReadInto's destination
   std::size_t offset_ = 0;            // readuntil: where the next search starts
+  std::size_t lent_size_ = 0;         // *into_'s size before it was lent
   detail::TaskBase* task_ = nullptr;  // the task that waited, if it did
   Kind kind_;
   bool busy_ = false;  // another read was already waiting
