@@ -126,11 +126,21 @@ inline Script decode(const std::uint8_t* data, std::size_t size) {
     switch (op % 12) {
       case 0:
       case 1:
-      case 2:
+      case 2: {
         if (eof) continue;  // asyncio asserts that no data follows EOF
-        step.bytes = in.symbols(1 + in.byte() % (op % 3 == 2 ? 64 : 8));
+        const std::uint8_t length = in.byte();
+        if (op % 3 == 2 && length >= 250) {
+          // Rarely, a pattern repeated to 4-96 KiB: large enough for the
+          // reader to trade or lend strings (from 4 KiB on).
+          const std::string pattern = in.symbols(1 + in.byte() % 8);
+          const std::size_t size = 1024 * (4 + in.byte() % 93);
+          while (!pattern.empty() && step.bytes.size() < size) step.bytes += pattern;
+        } else {
+          step.bytes = in.symbols(1 + length % (op % 3 == 2 ? 64 : 8));
+        }
         if (step.bytes.empty()) continue;
         break;
+      }
       case 3:
         if (eof || in.byte() % 4 != 0) continue;  // rare: it ends most scripts' reads
         step.kind = Step::eof;
@@ -152,14 +162,19 @@ inline Script decode(const std::uint8_t* data, std::size_t size) {
         step.bytes = in.symbols(in.byte() % 8 == 0 ? 0 : 2 + in.byte() % 3);  // "" is a ValueError
         break;
       case 8:
-      case 9:
+      case 9: {
         step.kind = Step::readexactly;
-        step.n = static_cast<long>(in.byte() % 40) - 1;  // -1 is a ValueError
+        const std::uint8_t n = in.byte();
+        step.n = n >= 250 ? 1024 * (4 + in.byte() % 93)     // rarely, a large message
+                          : static_cast<long>(n % 40) - 1;  // -1 is a ValueError
         break;
-      case 10:
+      }
+      case 10: {
         step.kind = Step::read;
-        step.n = static_cast<long>(in.byte() % 40);
+        const std::uint8_t n = in.byte();
+        step.n = n >= 250 ? 65536 : static_cast<long>(n % 40);  // 65536: an echo's read
         break;
+      }
       case 11:
         step.kind = Step::read;
         step.n = -1;
@@ -177,15 +192,17 @@ struct Boom : std::exception {
 
 // --- Running a script through aiocpp's StreamReader ----------------------------
 
-// `into`: the form that stores into the caller's string (which holds stale
-// bytes first, so that a read that forgets to replace them shows).
+// With `into`, the form that stores into the caller's string: one string
+// reused by every such read, as an echo loop reuses one, so that the reader
+// trades and lends it once it is large. It holds the last such result
+// first, so a read that forgets to replace it shows.
 inline aiocpp::Task<std::string> perform(aiocpp::StreamReader& reader, const Step& step,
-                                         bool into) {
+                                         std::string* into) {
   using namespace aiocpp;
   try {
-    std::string got;
+    std::string own;
+    std::string& got = into ? *into : own;
     if (into) {
-      got = "stale";
       switch (step.kind) {
         case Step::read:
           co_await reader.read(step.n, got);
@@ -238,6 +255,7 @@ inline aiocpp::Task<std::string> perform(aiocpp::StreamReader& reader, const Ste
 
 struct Run {
   aiocpp::StreamReader reader;
+  std::string into = "stale";  // what reads into a string reuse
   std::deque<const Step*> reads;
   std::vector<std::string> transcript;
   aiocpp::Future<void> more;  // set when a read is queued or the script ends
@@ -254,7 +272,7 @@ inline aiocpp::Task<void> reads_in_order(Run& run) {
     }
     const Step* step = run.reads.front();
     run.reads.pop_front();
-    bool into = run.transcript.size() % 2 == 1;
+    std::string* into = run.transcript.size() % 2 == 1 ? &run.into : nullptr;
     run.transcript.push_back(co_await perform(run.reader, *step, into));
   }
 }

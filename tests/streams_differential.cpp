@@ -8,6 +8,7 @@
 // fuzzer decodes its inputs.
 
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +20,13 @@ namespace {
 
 using stream_script::Script;
 using stream_script::Step;
+
+// n bytes of a pattern that starts with c.
+std::string big(std::size_t n, char c) {
+  std::string s(n, c);
+  for (std::size_t i = 1; i < n; i += 7) s[i] = static_cast<char>('0' + i % 10);
+  return s;
+}
 
 std::vector<Script> written_scripts() {
   auto feed = [](std::string bytes) { return Step{Step::feed, std::move(bytes), 0}; };
@@ -44,6 +52,25 @@ std::vector<Script> written_scripts() {
       {100, {read(10), feed("abc"), feed("de"), read(-1), feed("fg"), eof}},
       // Bad arguments.
       {100, {exactly(-1), until(""), feed("a\n"), line}},
+      // An echo's reads of 64 KiB at a time, of 100 KiB messages arriving
+      // as 64 + 36 KiB, and of whole messages: the reader trades strings
+      // with the reused string of the reads into one, lends it while they
+      // wait (growing it from 36 KiB to a 64 KiB offer), and gets it back
+      // from one that an error ends.
+      {100, {read(65536), feed(big(65536, 'a')),
+             read(65536), feed(big(65536, 'b')),
+             read(65536), feed(big(36864, 'c')),
+             read(65536), feed(big(36864, 'd')),
+             read(65536), feed(big(65536, 'e')),
+             read(65536), feed(big(65536, 'f')),
+             read(65536), feed(big(36864, 'g')),
+             read(65536), feed(big(36864, 'h')),
+             read(65536), feed("z"),
+             read(65536), boom}},
+      {100,
+       {exactly(102400), feed(big(65536, 'a')), feed(big(36864, 'b')), exactly(102400),
+        feed(big(65536, 'c')), feed(big(36864, 'd')), exactly(102400), feed(big(102400, 'e')),
+        exactly(102400), feed(big(65536, 'f')), feed(big(36864, 'g')), exactly(102400), eof}},
   };
 }
 
@@ -69,9 +96,11 @@ std::vector<std::vector<std::string>> asyncio_transcripts(const std::vector<Scri
   FILE* out = ::popen(command.c_str(), "r");
   EXPECT_NE(out, nullptr);
   std::vector<std::vector<std::string>> transcripts(1);
-  char line[4096];
-  while (out && std::fgets(line, sizeof line, out)) {
-    std::string text(line);
+  char* line = nullptr;  // lines of any length: a large read's hex is 200 KB
+  std::size_t capacity = 0;
+  ssize_t length;
+  while (out && (length = ::getline(&line, &capacity, out)) >= 0) {
+    std::string text(line, static_cast<std::size_t>(length));
     if (!text.empty() && text.back() == '\n') text.pop_back();
     if (text == "end") {
       transcripts.emplace_back();
@@ -79,6 +108,7 @@ std::vector<std::vector<std::string>> asyncio_transcripts(const std::vector<Scri
       transcripts.back().push_back(text);
     }
   }
+  std::free(line);
   EXPECT_EQ(out ? ::pclose(out) : -1, 0) << "the Python replay failed";
   transcripts.pop_back();  // the empty one after the last "end"
   return transcripts;
