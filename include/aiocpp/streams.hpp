@@ -124,8 +124,9 @@ class StreamReader {
 
   long limit_;
   // Unread bytes are buffer_[start_, end_); [end_, size) is free space, lent
-  // to the transport. The string's size is how much of it is usable: growing
-  // it zero-fills, so it grows only when the free space is too small.
+  // to the transport. The string's size is how much of it is usable; it
+  // grows without writing the added bytes where the standard library allows
+  // (detail::resize_for_overwrite), which the transport then overwrites.
   std::string buffer_;
   std::size_t start_ = 0;  // consumed prefix, moved out of the way lazily
   std::size_t end_ = 0;
