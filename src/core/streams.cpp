@@ -64,6 +64,15 @@ bool swap_beats_copy(std::size_t n, const std::string& out) {
   return n >= swap_from && out.capacity() >= n && out.size() >= min_lend;
 }
 
+// Grows `s` to `offer` bytes if its capacity allows, without writing them
+// (take() says why an offer must not shrink). Whether `s` now holds `offer`.
+bool grow_to_offer(std::string& s, std::size_t offer) {
+  if (s.size() >= offer) return true;
+  if (s.capacity() < offer) return false;
+  detail::resize_for_overwrite(s, offer);  // within the capacity: no throw
+  return true;
+}
+
 }  // namespace
 
 void StreamReader::feed_data(std::string_view data) {
@@ -143,9 +152,7 @@ void StreamReader::take(std::size_t n, std::string& out) {
     // after a short receive (two servers sharing a CPU: 4-10 KiB) every later
     // offer would be shorter still, 10 receives per 100 KiB message instead of
     // 2. Where the capacity allows, the next offer is as large as the last.
-    if (buffer_.size() < offered_ && buffer_.capacity() >= offered_) {
-      detail::resize_for_overwrite(buffer_, offered_);
-    }
+    grow_to_offer(buffer_, offered_);
     return;
   }
   out.assign(buffer_.data() + start_, n);
@@ -265,10 +272,8 @@ void StreamReader::Read::lend_into() noexcept {
   // received into two buffers in turn, 0.93x Asio's requests/s at 100
   // connections.)
   const std::size_t size = into_->size();
-  const std::size_t offer = std::max(min_lend, r.offered_);
-  if (size < min_lend || into_->capacity() < offer) return;
+  if (size < min_lend || !grow_to_offer(*into_, std::max(min_lend, r.offered_))) return;
   lent_size_ = size;
-  if (size < offer) detail::resize_for_overwrite(*into_, offer);  // within capacity: no throw
   r.buffer_.swap(*into_);
   r.start_ = r.end_ = 0;
   lent_ = true;
